@@ -1,0 +1,95 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "cpx/matching/detail/level_bitset.hpp"
+#include "cpx/matching/instrument.hpp"
+#include "cpx/matching/types.hpp"
+
+namespace cpx::matching {
+
+inline constexpr std::uint32_t kNoSlot = 0xFFFFFFFFu;
+
+// One resting order. 64 bytes: a cache line. Orders live in the engine's pre-allocated
+// pool and are linked into their price level's FIFO by slot number, not pointer, so a
+// level costs two 32-bit links and the pool can be one flat array.
+struct Order {
+    OrderId id = 0;
+    Quantity leaves = 0;          // open quantity
+    Quantity min_quantity = 0;    // 0: none; otherwise every fill is at least min(this, leaves)
+    Timestamp expiry_ns = 0;      // GTD expiry, 0 for GTC
+    Price price = 0;
+    AccountId account = 0;
+    std::uint32_t next = kNoSlot;  // toward the back of the level's queue
+    std::uint32_t prev = kNoSlot;  // toward the front
+    std::uint32_t book = 0;        // index of the book in the engine
+    std::uint32_t heap_pos = kNoSlot;
+    Side side = Side::None;
+    std::uint8_t flags = 0;
+    SelfTradePrevention stp = SelfTradePrevention::None;
+    std::uint8_t reserved = 0;
+
+    bool all_or_none() const { return (flags & kFlagAllOrNone) != 0; }
+    bool post_only() const { return (flags & kFlagPostOnly) != 0; }
+    // The least quantity one fill of this resting order may have.
+    Quantity min_fill() const {
+        if (all_or_none()) {
+            return leaves;
+        }
+        if (min_quantity > 0 && min_quantity < leaves) {
+            return min_quantity;
+        }
+        return min_quantity > 0 ? leaves : 1;
+    }
+    // Constrained orders (all-or-none, minimum quantity) can be skipped by an incoming
+    // order too small for them, and stay out of auction uncrosses.
+    bool constrained() const { return all_or_none() || min_quantity > 0; }
+};
+static_assert(sizeof(Order) == 64);
+
+// One price level: a FIFO of orders and its total, for the market-by-price feed.
+struct Level {
+    Quantity total = 0;
+    std::uint32_t head = kNoSlot;
+    std::uint32_t tail = kNoSlot;
+    std::uint32_t count = 0;
+    std::uint32_t reserved = 0;
+};
+
+// One side of a book: a dense ladder of levels, one per tick of the instrument's
+// price range, and the bitset of occupied levels. Adding, finding and removing a level
+// is O(1) in the number of orders and levels in the book.
+struct Ladder {
+    explicit Ladder(std::int64_t ticks) : levels(static_cast<std::size_t>(ticks)), occupied(ticks) {}
+
+    std::vector<Level> levels;
+    detail::LevelBitset occupied;
+    std::int64_t best = -1;  // tick index of the best level, -1 when empty
+    std::uint64_t order_count = 0;
+};
+
+// The book of one instrument. Owned by an Engine; read through Engine's views.
+struct Book {
+    explicit Book(const InstrumentSpec& s)
+        : spec(s),
+          ticks((s.price_max - s.price_min) / s.tick_size + 1),
+          bids(ticks),
+          asks(ticks),
+          state(s.initial_state),
+          reference_price(s.reference_price) {}
+
+    std::int64_t tick_of(Price price) const { return (price - spec.price_min) / spec.tick_size; }
+    Price price_of(std::int64_t tick) const { return spec.price_min + tick * spec.tick_size; }
+    Ladder& ladder(Side side) { return side == Side::Buy ? bids : asks; }
+    const Ladder& ladder(Side side) const { return side == Side::Buy ? bids : asks; }
+
+    InstrumentSpec spec;
+    std::int64_t ticks;
+    Ladder bids;
+    Ladder asks;
+    TradingState state;
+    Price reference_price;
+};
+
+}  // namespace cpx::matching

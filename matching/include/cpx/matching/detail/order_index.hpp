@@ -1,0 +1,91 @@
+#pragma once
+
+#include <bit>
+#include <cassert>
+#include <cstdint>
+#include <vector>
+
+#include "cpx/matching/types.hpp"
+
+namespace cpx::matching::detail {
+
+// Maps a live order id to its slot in the order pool. Open addressing with linear
+// probing and backward-shift deletion (no tombstones, so probe lengths never degrade
+// under the new/cancel churn of real flow). Sized once, to at least twice the pool,
+// so the load factor stays at or below one half and nothing is allocated later.
+class OrderIndex {
+public:
+    static constexpr std::uint32_t kMissing = 0xFFFFFFFFu;
+
+    explicit OrderIndex(std::uint32_t capacity_orders) {
+        std::size_t slots = 16;
+        while (slots < std::size_t{capacity_orders} * 2) {
+            slots <<= 1;
+        }
+        keys_.assign(slots, 0);
+        values_.assign(slots, kMissing);
+        mask_ = slots - 1;
+        shift_ = 64 - static_cast<unsigned>(std::countr_zero(slots));
+    }
+
+    std::size_t bytes() const { return keys_.size() * (sizeof(OrderId) + sizeof(std::uint32_t)); }
+
+    std::uint32_t find(OrderId id) const {
+        assert(id != 0);
+        for (std::size_t i = home(id);; i = (i + 1) & mask_) {
+            if (keys_[i] == id) {
+                return values_[i];
+            }
+            if (keys_[i] == 0) {
+                return kMissing;
+            }
+        }
+    }
+
+    // Inserts id, which must not be present.
+    void insert(OrderId id, std::uint32_t value) {
+        assert(id != 0);
+        std::size_t i = home(id);
+        while (keys_[i] != 0) {
+            assert(keys_[i] != id);
+            i = (i + 1) & mask_;
+        }
+        keys_[i] = id;
+        values_[i] = value;
+    }
+
+    // Removes id, which must be present.
+    void erase(OrderId id) {
+        std::size_t i = home(id);
+        while (keys_[i] != id) {
+            assert(keys_[i] != 0);
+            i = (i + 1) & mask_;
+        }
+        // Backward-shift: pull later entries of the same probe run into the hole so
+        // that every remaining key stays reachable from its home slot.
+        std::size_t hole = i;
+        for (std::size_t j = (hole + 1) & mask_; keys_[j] != 0; j = (j + 1) & mask_) {
+            const std::size_t h = home(keys_[j]);
+            const bool movable = ((j - h) & mask_) >= ((j - hole) & mask_);
+            if (movable) {
+                keys_[hole] = keys_[j];
+                values_[hole] = values_[j];
+                hole = j;
+            }
+        }
+        keys_[hole] = 0;
+        values_[hole] = kMissing;
+    }
+
+private:
+    std::size_t home(OrderId id) const {
+        return static_cast<std::size_t>((id * 0x9E3779B97F4A7C15ull) >> shift_) & mask_;
+    }
+
+    std::vector<OrderId> keys_;
+    std::vector<std::uint32_t> values_;
+    std::size_t mask_ = 0;
+    unsigned shift_ = 0;
+};
+
+}  // namespace cpx::matching::detail

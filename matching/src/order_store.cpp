@@ -1,0 +1,175 @@
+// The engine's storage of resting orders: the pool of slots, the FIFO links of each
+// price level, and the heap of GTD expiries. Nothing here allocates: every container
+// was sized when the engine was built.
+
+#include <cassert>
+
+#include "cpx/matching/engine.hpp"
+
+namespace cpx::matching {
+
+std::uint32_t Engine::allocate_slot() {
+    assert(!free_slots_.empty());
+    const std::uint32_t slot = free_slots_.back();
+    free_slots_.pop_back();
+    ++live_orders_;
+    return slot;
+}
+
+void Engine::release_slot(std::uint32_t slot) {
+    assert(live_orders_ > 0);
+    pool_[slot].id = 0;
+    free_slots_.push_back(slot);
+    --live_orders_;
+}
+
+void Engine::link_back(Book& book, std::uint32_t slot) {
+    Order& order = pool_[slot];
+    Ladder& ladder = book.ladder(order.side);
+    const std::int64_t tick = book.tick_of(order.price);
+    Level& level = ladder.levels[static_cast<std::size_t>(tick)];
+    order.next = kNoSlot;
+    order.prev = level.tail;
+    if (level.tail != kNoSlot) {
+        pool_[level.tail].next = slot;
+    } else {
+        level.head = slot;
+        ladder.occupied.set(tick);
+        const bool better = order.side == Side::Buy ? tick > ladder.best : tick < ladder.best;
+        if (ladder.best < 0 || better) {
+            ladder.best = tick;
+        }
+    }
+    level.tail = slot;
+    level.total += order.leaves;
+    ++level.count;
+    ++ladder.order_count;
+}
+
+void Engine::unlink(Book& book, std::uint32_t slot) {
+    Order& order = pool_[slot];
+    Ladder& ladder = book.ladder(order.side);
+    const std::int64_t tick = book.tick_of(order.price);
+    Level& level = ladder.levels[static_cast<std::size_t>(tick)];
+    if (order.prev != kNoSlot) {
+        pool_[order.prev].next = order.next;
+    } else {
+        level.head = order.next;
+    }
+    if (order.next != kNoSlot) {
+        pool_[order.next].prev = order.prev;
+    } else {
+        level.tail = order.prev;
+    }
+    order.next = kNoSlot;
+    order.prev = kNoSlot;
+    level.total -= order.leaves;
+    --level.count;
+    --ladder.order_count;
+    assert(level.total >= 0);
+    if (level.count == 0) {
+        assert(level.total == 0);
+        ladder.occupied.clear(tick);
+        if (ladder.best == tick) {
+            ladder.best = order.side == Side::Buy ? ladder.occupied.find_prev(tick - 1)
+                                                  : ladder.occupied.find_next(tick + 1);
+        }
+    }
+}
+
+void Engine::forget(Book& book, std::uint32_t slot) {
+    unlink(book, slot);
+    index_.erase(pool_[slot].id);
+    heap_remove(slot);
+    release_slot(slot);
+}
+
+void Engine::remove_order(Book& book, std::uint32_t slot, Reason reason) {
+    const Order& order = pool_[slot];
+    Event& e = emit(EventType::Cancelled, book);
+    e.order_id = order.id;
+    e.account = order.account;
+    e.side = order.side;
+    e.price = order.price;
+    e.quantity = order.leaves;
+    e.reason = reason;
+    forget(book, slot);
+}
+
+bool Engine::heap_less(std::uint32_t a, std::uint32_t b) const {
+    const Order& x = pool_[a];
+    const Order& y = pool_[b];
+    return x.expiry_ns != y.expiry_ns ? x.expiry_ns < y.expiry_ns : x.id < y.id;
+}
+
+void Engine::heap_push(std::uint32_t slot) {
+    assert(heap_.size() < heap_.capacity());
+    heap_.push_back(slot);
+    const auto pos = static_cast<std::uint32_t>(heap_.size() - 1);
+    pool_[slot].heap_pos = pos;
+    heap_sift_up(pos);
+}
+
+void Engine::heap_remove(std::uint32_t slot) {
+    const std::uint32_t pos = pool_[slot].heap_pos;
+    if (pos == kNoSlot) {
+        return;
+    }
+    pool_[slot].heap_pos = kNoSlot;
+    const std::uint32_t last = heap_.back();
+    heap_.pop_back();
+    if (pos < heap_.size()) {
+        heap_[pos] = last;
+        pool_[last].heap_pos = pos;
+        heap_sift_up(pos);
+        heap_sift_down(pool_[last].heap_pos);
+    }
+}
+
+void Engine::heap_sift_up(std::uint32_t pos) {
+    while (pos > 0) {
+        const std::uint32_t parent = (pos - 1) / 2;
+        if (!heap_less(heap_[pos], heap_[parent])) {
+            break;
+        }
+        std::swap(heap_[pos], heap_[parent]);
+        pool_[heap_[pos]].heap_pos = pos;
+        pool_[heap_[parent]].heap_pos = parent;
+        pos = parent;
+    }
+}
+
+void Engine::heap_sift_down(std::uint32_t pos) {
+    const auto size = static_cast<std::uint32_t>(heap_.size());
+    for (;;) {
+        const std::uint32_t left = 2 * pos + 1;
+        const std::uint32_t right = left + 1;
+        std::uint32_t smallest = pos;
+        if (left < size && heap_less(heap_[left], heap_[smallest])) {
+            smallest = left;
+        }
+        if (right < size && heap_less(heap_[right], heap_[smallest])) {
+            smallest = right;
+        }
+        if (smallest == pos) {
+            return;
+        }
+        std::swap(heap_[pos], heap_[smallest]);
+        pool_[heap_[pos]].heap_pos = pos;
+        pool_[heap_[smallest]].heap_pos = smallest;
+        pos = smallest;
+    }
+}
+
+void Engine::expire_until(Timestamp now) {
+    while (!heap_.empty() && pool_[heap_.front()].expiry_ns <= now) {
+        const std::uint32_t slot = heap_.front();
+        Book& book = books_[pool_[slot].book];
+        const Side side = pool_[slot].side;
+        const std::int64_t tick = book.tick_of(pool_[slot].price);
+        remove_order(book, slot, Reason::CancelledExpired);
+        emit_level(book, side, tick);
+    }
+}
+
+}  // namespace cpx::matching

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Sets everything up and runs every test of cpx: the optimised build, then the same
+# tests under AddressSanitizer + UndefinedBehaviorSanitizer, then the concurrency
+# tests under ThreadSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+
+jobs="$(nproc)"
+passed=0
+failed=0
+
+run_suite() {
+  local name="$1" dir="$2" scale="$3" filter="$4"
+  shift 4
+  echo "== ${name}: configure and build (${dir})"
+  cmake -S . -B "${dir}" -G Ninja "$@" >/dev/null
+  ninja -C "${dir}" -j "${jobs}" >/dev/null
+  echo "== ${name}: test"
+  local log="${dir}/ctest.log"
+  local status=0
+  (cd "${dir}" && CPX_TEST_SCALE="${scale}" ctest --output-on-failure -j "${jobs}" ${filter:+-R "${filter}"}) \
+    | tee "${log}" || status=$?
+  local line
+  line="$(grep -E '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "${log}" | tail -1 || true)"
+  if [ -n "${line}" ]; then
+    local total bad
+    bad="$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"${line}")"
+    total="$(sed -E 's/.* tests failed out of ([0-9]+).*/\1/' <<<"${line}")"
+    passed=$((passed + total - bad))
+    failed=$((failed + bad))
+  elif [ "${status}" -ne 0 ]; then
+    failed=$((failed + 1))
+  fi
+  return 0
+}
+
+run_suite "release" build/release 1 "" -DCMAKE_BUILD_TYPE=Release
+run_suite "asan+ubsan" build/asan 0.1 "" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCPX_SANITIZE=address \
+  -DCPX_BUILD_BENCHMARKS=OFF
+run_suite "tsan" build/tsan 0.1 "Queue|Shard|Concurren" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCPX_SANITIZE=thread -DCPX_BUILD_BENCHMARKS=OFF
+
+echo "total: ${passed} passed, ${failed} failed"
+[ "${failed}" -eq 0 ]
