@@ -49,7 +49,9 @@ bool better(const Candidate& a, const Candidate& b) {
     return a.price < b.price;
 }
 
-Price abs_diff(Price a, Price b) { return a > b ? a - b : b - a; }
+Price abs_diff(Price a, Price b) {
+    return a > b ? a - b : b - a;
+}
 
 }  // namespace
 
@@ -172,8 +174,10 @@ void Engine::uncross(Book& book) {
                 ask_side += level.quantity;
             }
         }
-        AuctionCursor buy{Side::Buy, book.bids.best, book.bids.levels[static_cast<std::size_t>(book.bids.best)].head, false};
-        AuctionCursor sell{Side::Sell, book.asks.best, book.asks.levels[static_cast<std::size_t>(book.asks.best)].head, false};
+        AuctionCursor buy{Side::Buy, book.bids.best,
+                          book.bids.levels[static_cast<std::size_t>(book.bids.best)].head, false};
+        AuctionCursor sell{Side::Sell, book.asks.best,
+                           book.asks.levels[static_cast<std::size_t>(book.asks.best)].head, false};
         while (left > 0) {
             const bool have_buy = auction_seek(book, buy);
             const bool have_sell = auction_seek(book, sell);

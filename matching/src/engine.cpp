@@ -57,19 +57,32 @@ void Engine::apply(const Command& c) {
     expire_until(c.ts_ns);
     current_instrument_ = c.instrument;
     switch (c.type) {
-        case CommandType::NewOrder: on_new_order(c); break;
-        case CommandType::Cancel: on_cancel(c); break;
-        case CommandType::Replace: on_replace(c); break;
-        case CommandType::MassCancel: on_mass_cancel(c); break;
+        case CommandType::NewOrder:
+            on_new_order(c);
+            break;
+        case CommandType::Cancel:
+            on_cancel(c);
+            break;
+        case CommandType::Replace:
+            on_replace(c);
+            break;
+        case CommandType::MassCancel:
+            on_mass_cancel(c);
+            break;
         case CommandType::Halt:
         case CommandType::Resume:
         case CommandType::StartAuction:
         case CommandType::FreezeAuction:
         case CommandType::Uncross:
         case CommandType::Close:
-        case CommandType::SetReference: on_state_command(c); break;
-        case CommandType::Tick: break;
-        default: reject(c, Reason::InvalidCommand); break;
+        case CommandType::SetReference:
+            on_state_command(c);
+            break;
+        case CommandType::Tick:
+            break;
+        default:
+            reject(c, Reason::InvalidCommand);
+            break;
     }
     flush();
 }
@@ -181,7 +194,8 @@ Reason Engine::validate_new(const Command& c, const Book& book) const {
         c.tif != TimeInForce::FOK) {
         return Reason::InvalidTimeInForce;
     }
-    if (static_cast<std::uint8_t>(c.stp) > static_cast<std::uint8_t>(SelfTradePrevention::CancelBoth)) {
+    if (static_cast<std::uint8_t>(c.stp) >
+        static_cast<std::uint8_t>(SelfTradePrevention::CancelBoth)) {
         return Reason::InvalidCommand;
     }
     if ((c.flags & ~(kFlagPostOnly | kFlagAllOrNone)) != 0) {
@@ -220,8 +234,10 @@ Reason Engine::validate_new(const Command& c, const Book& book) const {
         return Reason::ExpiryInPast;
     }
     switch (book.state) {
-        case TradingState::Closed: return Reason::InstrumentClosed;
-        case TradingState::Halted: return Reason::InstrumentHalted;
+        case TradingState::Closed:
+            return Reason::InstrumentClosed;
+        case TradingState::Halted:
+            return Reason::InstrumentHalted;
         case TradingState::CallAuction:
         case TradingState::AuctionNoCancel:
             if (c.order_type == OrderType::Market || immediate || post_only || all_or_none ||
@@ -229,7 +245,8 @@ Reason Engine::validate_new(const Command& c, const Book& book) const {
                 return Reason::NotAllowedInAuction;
             }
             break;
-        case TradingState::Continuous: break;
+        case TradingState::Continuous:
+            break;
     }
     if (index_.find(c.order_id) != detail::OrderIndex::kMissing) {
         return Reason::DuplicateOrderId;
@@ -301,10 +318,10 @@ void Engine::on_new_order(const Command& c) {
             const Price width = book->reference_price * book->spec.band_bps / 10'000;
             const Price lo = std::max(book->reference_price - width, book->spec.price_min);
             const Price hi = std::min(book->reference_price + width, book->spec.price_max);
-            limit = c.side == Side::Buy ? std::min(limit, book->tick_of(hi))
-                                        : std::max(limit, (lo - book->spec.price_min +
-                                                           book->spec.tick_size - 1) /
-                                                              book->spec.tick_size);
+            limit = c.side == Side::Buy
+                        ? std::min(limit, book->tick_of(hi))
+                        : std::max(limit, (lo - book->spec.price_min + book->spec.tick_size - 1) /
+                                              book->spec.tick_size);
         }
         in.limit_tick = limit;
     }
@@ -318,7 +335,8 @@ void Engine::on_cancel(const Command& c) {
         reject(c, Reason::UnknownInstrument);
         return;
     }
-    const std::uint32_t slot = c.order_id == 0 ? detail::OrderIndex::kMissing : index_.find(c.order_id);
+    const std::uint32_t slot =
+        c.order_id == 0 ? detail::OrderIndex::kMissing : index_.find(c.order_id);
     if (slot == detail::OrderIndex::kMissing || pool_[slot].book != book_index ||
         pool_[slot].account != c.account) {
         reject(c, Reason::UnknownOrder);
@@ -341,7 +359,8 @@ void Engine::on_replace(const Command& c) {
         reject(c, Reason::UnknownInstrument);
         return;
     }
-    const std::uint32_t slot = c.order_id == 0 ? detail::OrderIndex::kMissing : index_.find(c.order_id);
+    const std::uint32_t slot =
+        c.order_id == 0 ? detail::OrderIndex::kMissing : index_.find(c.order_id);
     if (slot == detail::OrderIndex::kMissing || pool_[slot].book != book_index ||
         pool_[slot].account != c.account) {
         reject(c, Reason::UnknownOrder);
@@ -537,7 +556,8 @@ void Engine::on_state_command(const Command& c) {
             e.other_leaves = static_cast<Quantity>(c.type);
             return;
         }
-        default: break;
+        default:
+            break;
     }
     reject(c, Reason::InvalidStateTransition);
 }

@@ -6,11 +6,16 @@ namespace cpx::matching {
 
 std::string_view trading_state_name(TradingState state) {
     switch (state) {
-        case TradingState::Closed: return "CLOSED";
-        case TradingState::CallAuction: return "CALL_AUCTION";
-        case TradingState::AuctionNoCancel: return "AUCTION_NO_CANCEL";
-        case TradingState::Continuous: return "CONTINUOUS";
-        case TradingState::Halted: return "HALTED";
+        case TradingState::Closed:
+            return "CLOSED";
+        case TradingState::CallAuction:
+            return "CALL_AUCTION";
+        case TradingState::AuctionNoCancel:
+            return "AUCTION_NO_CANCEL";
+        case TradingState::Continuous:
+            return "CONTINUOUS";
+        case TradingState::Halted:
+            return "HALTED";
     }
     return "UNKNOWN_STATE";
 }

@@ -70,14 +70,17 @@ void Engine::match(Book& book, Incoming& in) {
                 continue;
             }
             if (in.stp != SelfTradePrevention::None && maker.account == in.account) {
-                touched = true;
+                // Only a removed resting order changes the level; cancelling the
+                // incoming order alone leaves it as it was, so no LevelUpdate for it.
                 if (in.stp == SelfTradePrevention::CancelResting) {
                     remove_order(book, slot, Reason::CancelledSelfTrade);
+                    touched = true;
                     slot = next;
                     continue;
                 }
                 if (in.stp == SelfTradePrevention::CancelBoth) {
                     remove_order(book, slot, Reason::CancelledSelfTrade);
+                    touched = true;
                 }
                 in.stp_cancelled = true;
                 break;
@@ -203,8 +206,8 @@ void Engine::execute(Book& book, std::uint32_t book_index, Incoming& in) {
         finish_incoming(book, in, Reason::None);
         return;
     }
-    const bool immediate = in.type == OrderType::Market || in.tif == TimeInForce::IOC ||
-                           in.tif == TimeInForce::FOK;
+    const bool immediate =
+        in.type == OrderType::Market || in.tif == TimeInForce::IOC || in.tif == TimeInForce::FOK;
     if (immediate) {
         finish_incoming(book, in, may_trade ? Reason::CancelledImmediateRemainder : unmet);
         return;

@@ -7,7 +7,9 @@
 
 namespace cpx::matching {
 
-bool Engine::has_instrument(InstrumentId id) const { return find_book(id) != nullptr; }
+bool Engine::has_instrument(InstrumentId id) const {
+    return find_book(id) != nullptr;
+}
 
 const InstrumentSpec* Engine::spec(InstrumentId id) const {
     const Book* book = find_book(id);

@@ -15,7 +15,7 @@ namespace cpx::testing {
 using namespace cpx::matching;
 
 class RecordingSink final : public EventSink {
-public:
+  public:
     void publish(const Event* events, std::size_t count) override {
         all.insert(all.end(), events, events + count);
     }
@@ -74,16 +74,48 @@ struct OrderBuilder {
         c.order_type = OrderType::Limit;
         c.tif = TimeInForce::GTC;
     }
-    OrderBuilder& account(AccountId a) { c.account = a; return *this; }
-    OrderBuilder& instrument(InstrumentId i) { c.instrument = i; return *this; }
-    OrderBuilder& tif(TimeInForce t) { c.tif = t; return *this; }
-    OrderBuilder& gtd(Timestamp expiry) { c.tif = TimeInForce::GTD; c.expiry_ns = expiry; return *this; }
-    OrderBuilder& market() { c.order_type = OrderType::Market; c.tif = TimeInForce::IOC; return *this; }
-    OrderBuilder& post_only() { c.flags |= kFlagPostOnly; return *this; }
-    OrderBuilder& all_or_none() { c.flags |= kFlagAllOrNone; return *this; }
-    OrderBuilder& min_quantity(Quantity q) { c.min_quantity = q; return *this; }
-    OrderBuilder& stp(SelfTradePrevention s) { c.stp = s; return *this; }
-    OrderBuilder& at(Timestamp ts) { c.ts_ns = ts; return *this; }
+    OrderBuilder& account(AccountId a) {
+        c.account = a;
+        return *this;
+    }
+    OrderBuilder& instrument(InstrumentId i) {
+        c.instrument = i;
+        return *this;
+    }
+    OrderBuilder& tif(TimeInForce t) {
+        c.tif = t;
+        return *this;
+    }
+    OrderBuilder& gtd(Timestamp expiry) {
+        c.tif = TimeInForce::GTD;
+        c.expiry_ns = expiry;
+        return *this;
+    }
+    OrderBuilder& market() {
+        c.order_type = OrderType::Market;
+        c.tif = TimeInForce::IOC;
+        return *this;
+    }
+    OrderBuilder& post_only() {
+        c.flags |= kFlagPostOnly;
+        return *this;
+    }
+    OrderBuilder& all_or_none() {
+        c.flags |= kFlagAllOrNone;
+        return *this;
+    }
+    OrderBuilder& min_quantity(Quantity q) {
+        c.min_quantity = q;
+        return *this;
+    }
+    OrderBuilder& stp(SelfTradePrevention s) {
+        c.stp = s;
+        return *this;
+    }
+    OrderBuilder& at(Timestamp ts) {
+        c.ts_ns = ts;
+        return *this;
+    }
     operator Command() const { return c; }  // NOLINT(google-explicit-constructor)
 };
 

@@ -16,9 +16,9 @@ inline constexpr std::uint32_t kNoSlot = 0xFFFFFFFFu;
 // level costs two 32-bit links and the pool can be one flat array.
 struct Order {
     OrderId id = 0;
-    Quantity leaves = 0;          // open quantity
-    Quantity min_quantity = 0;    // 0: none; otherwise every fill is at least min(this, leaves)
-    Timestamp expiry_ns = 0;      // GTD expiry, 0 for GTC
+    Quantity leaves = 0;        // open quantity
+    Quantity min_quantity = 0;  // 0: none; otherwise every fill is at least min(this, leaves)
+    Timestamp expiry_ns = 0;    // GTD expiry, 0 for GTC
     Price price = 0;
     AccountId account = 0;
     std::uint32_t next = kNoSlot;  // toward the back of the level's queue
@@ -61,7 +61,8 @@ struct Level {
 // price range, and the bitset of occupied levels. Adding, finding and removing a level
 // is O(1) in the number of orders and levels in the book.
 struct Ladder {
-    explicit Ladder(std::int64_t ticks) : levels(static_cast<std::size_t>(ticks)), occupied(ticks) {}
+    explicit Ladder(std::int64_t ticks)
+        : levels(static_cast<std::size_t>(ticks)), occupied(ticks) {}
 
     std::vector<Level> levels;
     detail::LevelBitset occupied;

@@ -13,13 +13,13 @@ enum class CommandType : std::uint8_t {
     Replace = 3,
     MassCancel = 4,
     // Operator commands on one instrument.
-    Halt = 16,            // price field != 0 also cancels every resting order
-    Resume = 17,          // back to continuous trading
-    StartAuction = 18,    // enter the call phase
-    FreezeAuction = 19,   // enter the no-cancel phase of a call auction
-    Uncross = 20,         // run the auction at one price, then trade continuously
-    Close = 21,           // cancel every resting order and refuse new ones
-    SetReference = 22,    // price field is the new reference price
+    Halt = 16,           // price field != 0 also cancels every resting order
+    Resume = 17,         // back to continuous trading
+    StartAuction = 18,   // enter the call phase
+    FreezeAuction = 19,  // enter the no-cancel phase of a call auction
+    Uncross = 20,        // run the auction at one price, then trade continuously
+    Close = 21,          // cancel every resting order and refuse new ones
+    SetReference = 22,   // price field is the new reference price
     // Advances time without doing anything else, so that GTD orders expire on time.
     Tick = 32,
 };

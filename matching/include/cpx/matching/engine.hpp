@@ -46,7 +46,7 @@ struct LevelView {
 // books and the same events byte for byte. Nothing is allocated by apply() once the
 // instruments are added.
 class Engine {
-public:
+  public:
     Engine(const EngineConfig& config, EventSink& sink);
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
@@ -78,7 +78,7 @@ public:
 
     Sequence last_sequence() const { return seq_; }
 
-private:
+  private:
     struct Incoming;
 
     Book* find_book(InstrumentId id, std::uint32_t* index_out = nullptr);

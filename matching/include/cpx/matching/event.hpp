@@ -67,7 +67,7 @@ static_assert(sizeof(Event) == 80);
 // with every event the command produced, in order, or several times for a command
 // that produces more events than its internal buffer holds.
 class EventSink {
-public:
+  public:
     virtual ~EventSink() = default;
     virtual void publish(const Event* events, std::size_t count) = 0;
 };

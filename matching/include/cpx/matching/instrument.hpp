@@ -11,8 +11,9 @@ namespace cpx::matching {
 
 // What an instrument delivers.
 enum class InstrumentKind : std::uint8_t {
-    ComputeCapacity = 1,  // quantity in P·h of one hub and delivery window, or of one accelerator class
-    TokenBundle = 2,      // quantity in bundles of model inference quota (for example 1M tokens)
+    ComputeCapacity =
+        1,  // quantity in P·h of one hub and delivery window, or of one accelerator class
+    TokenBundle = 2,  // quantity in bundles of model inference quota (for example 1M tokens)
 };
 
 // The trading phase of an instrument. Closed rejects new orders; CallAuction collects
@@ -57,9 +58,9 @@ struct InstrumentSpec {
     InstrumentId id = 0;
     FixedText<32> symbol;  // for example "HHHT-H100-2026-12-01T08"
     InstrumentKind kind = InstrumentKind::ComputeCapacity;
-    FixedText<16> hub;               // for example "HOHHOT"
-    FixedText<16> unit;              // "P·h" or "1M-tokens"
-    Timestamp window_start_ns = 0;   // delivery window of the product; informational to the engine
+    FixedText<16> hub;              // for example "HOHHOT"
+    FixedText<16> unit;             // "P·h" or "1M-tokens"
+    Timestamp window_start_ns = 0;  // delivery window of the product; informational to the engine
     Timestamp window_end_ns = 0;
 
     Price tick_size = 1;        // fen; every price is a multiple of it

@@ -10,7 +10,7 @@ namespace cpx::matching {
 // internal layout: the fast book and the reference book are compared this way, and
 // recovery by replay checks itself against a recorded hash.
 class StateHasher {
-public:
+  public:
     void add(std::uint64_t value) {
         for (int i = 0; i < 8; ++i) {
             hash_ ^= (value >> (8 * i)) & 0xFFu;
@@ -20,7 +20,7 @@ public:
     void add_signed(std::int64_t value) { add(static_cast<std::uint64_t>(value)); }
     std::uint64_t value() const { return hash_; }
 
-private:
+  private:
     std::uint64_t hash_ = 0xCBF29CE484222325ull;
 };
 

@@ -9,12 +9,12 @@
 
 namespace cpx::matching {
 
-using Price = std::int64_t;        // fen per unit
-using Quantity = std::int64_t;     // instrument units
-using OrderId = std::uint64_t;     // assigned by the sequencer in front of the engine; 0 is invalid
-using AccountId = std::uint32_t;   // 0 is a valid account (the replay tool uses it)
+using Price = std::int64_t;       // fen per unit
+using Quantity = std::int64_t;    // instrument units
+using OrderId = std::uint64_t;    // assigned by the sequencer in front of the engine; 0 is invalid
+using AccountId = std::uint32_t;  // 0 is a valid account (the replay tool uses it)
 using InstrumentId = std::uint32_t;
-using Timestamp = std::int64_t;    // ns since the Unix epoch, always an input
+using Timestamp = std::int64_t;  // ns since the Unix epoch, always an input
 using Sequence = std::uint64_t;
 
 inline constexpr InstrumentId kAllInstruments = 0xFFFFFFFFu;

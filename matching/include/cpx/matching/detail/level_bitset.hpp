@@ -13,7 +13,7 @@ namespace cpx::matching::detail {
 // word operations whatever the depth of the book (4 layers cover 2^22 ticks). This is
 // what keeps the cost of a message independent of the number of resting orders.
 class LevelBitset {
-public:
+  public:
     explicit LevelBitset(std::int64_t size_bits) : size_bits_(size_bits) {
         assert(size_bits > 0);
         std::int64_t bits = size_bits;
@@ -26,9 +26,7 @@ public:
 
     std::int64_t size() const { return size_bits_; }
 
-    bool test(std::int64_t i) const {
-        return (word(0, i >> 6) >> (i & 63)) & 1u;
-    }
+    bool test(std::int64_t i) const { return (word(0, i >> 6) >> (i & 63)) & 1u; }
 
     void set(std::int64_t i) {
         for (std::size_t layer = 0; layer < layers_.size(); ++layer) {
@@ -75,7 +73,7 @@ public:
         return find_prev_in(0, i);
     }
 
-private:
+  private:
     std::uint64_t& word(std::size_t layer, std::int64_t w) {
         return layers_[layer][static_cast<std::size_t>(w)];
     }

@@ -14,7 +14,7 @@ namespace cpx::matching::detail {
 // under the new/cancel churn of real flow). Sized once, to at least twice the pool,
 // so the load factor stays at or below one half and nothing is allocated later.
 class OrderIndex {
-public:
+  public:
     static constexpr std::uint32_t kMissing = 0xFFFFFFFFu;
 
     explicit OrderIndex(std::uint32_t capacity_orders) {
@@ -77,7 +77,7 @@ public:
         values_[hole] = kMissing;
     }
 
-private:
+  private:
     std::size_t home(OrderId id) const {
         return static_cast<std::size_t>((id * 0x9E3779B97F4A7C15ull) >> shift_) & mask_;
     }
