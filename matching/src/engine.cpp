@@ -502,7 +502,10 @@ void Engine::on_state_command(const Command& c) {
     const TradingState from = book->state;
     switch (c.type) {
         case CommandType::Halt:
-            if (from == TradingState::Closed || from == TradingState::Halted) {
+            // Only continuous trading halts. A halt in the middle of a call auction
+            // would resume into continuous trading with a crossed book; an auction is
+            // instead uncrossed or closed by the operator.
+            if (from != TradingState::Continuous) {
                 break;
             }
             set_state(*book, TradingState::Halted, c.type);
