@@ -51,8 +51,11 @@ Reason validate_spec(const InstrumentSpec& spec) {
     if (spec.band_bps > 10'000) {
         return Reason::InvalidCommand;
     }
-    if (spec.initial_state == TradingState::AuctionNoCancel ||
-        spec.initial_state == TradingState::Halted) {
+    // An instrument is listed closed, continuous or in a call auction. Any other value,
+    // named or not, would leave its book in a phase that no command path handles.
+    if (spec.initial_state != TradingState::Continuous &&
+        spec.initial_state != TradingState::Closed &&
+        spec.initial_state != TradingState::CallAuction) {
         return Reason::InvalidStateTransition;
     }
     return Reason::None;
