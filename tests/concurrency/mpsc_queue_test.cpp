@@ -167,9 +167,11 @@ TEST(MpscQueue, KeepsOrderAcrossManyWrapArounds) {
     std::uint64_t next_in = 0;
     std::uint64_t next_out = 0;
     for (int round = 0; round < 1000; ++round) {
-        while (queue.try_push(next_in)) {
+        // Bounded, so that a queue which never reports full fails instead of hanging.
+        for (int attempt = 0; attempt <= 8 && queue.try_push(next_in); ++attempt) {
             ++next_in;
         }
+        ASSERT_EQ(next_in - next_out, 8u) << "the ring should be exactly full";
         const int pops = 1 + round % 8;
         for (int i = 0; i < pops; ++i) {
             std::uint64_t out = 0;
@@ -271,7 +273,9 @@ TEST(MpscQueueStress, RacingProducersFillExactlyCapacityAndNoMore) {
                 while (!go.load(std::memory_order_acquire)) {
                     std::this_thread::yield();
                 }
-                while (queue.try_push(make_item(p, pushed[p]))) {
+                // Bounded, so that a queue which never reports full fails the count
+                // below instead of hanging.
+                while (pushed[p] <= kCapacity && queue.try_push(make_item(p, pushed[p]))) {
                     ++pushed[p];
                 }
             });
@@ -354,15 +358,15 @@ StressResult run_mpsc_stress(std::size_t capacity, std::uint32_t producer_count,
         if (item.sequence != expected) {
             fail("producer " + std::to_string(item.producer) + ": expected sequence " +
                  std::to_string(expected) + ", got " + std::to_string(item.sequence));
-            expected = item.sequence;
         }
-        ++expected;
+        // Resynchronise on what arrived, so that one error is not reported for every
+        // item after it.
+        expected = item.sequence + 1;
     };
 
     const auto deadline = std::chrono::steady_clock::now() + kStressDeadline;
     std::vector<Tagged> out(capacity * 2);
     std::uint64_t round = 0;
-    std::uint64_t idle_polls = 0;
     for (;;) {
         // Read before polling: once every producer has finished, its items are all
         // published, so an empty poll afterwards means everything has been delivered.
@@ -384,15 +388,21 @@ StressResult run_mpsc_stress(std::size_t capacity, std::uint32_t producer_count,
         if (queue.size_approx() > capacity) {
             fail("size_approx above capacity");
         }
+        if (result.received > per_producer * producer_count) {
+            // More items than were sent: a broken queue could go on inventing them.
+            fail("received more items than were sent");
+            stop.store(true, std::memory_order_relaxed);
+            break;
+        }
+        if (round % 1024 == 0 && std::chrono::steady_clock::now() > deadline) {
+            result.timed_out = true;
+            stop.store(true, std::memory_order_relaxed);
+            break;
+        }
         if (got != 0) {
             continue;
         }
         if (done) {
-            break;
-        }
-        if (++idle_polls % 1024 == 0 && std::chrono::steady_clock::now() > deadline) {
-            result.timed_out = true;
-            stop.store(true, std::memory_order_relaxed);
             break;
         }
         std::this_thread::yield();

@@ -162,9 +162,11 @@ TEST(SpscQueue, KeepsOrderAcrossManyWrapArounds) {
     std::uint64_t next_in = 0;
     std::uint64_t next_out = 0;
     for (int round = 0; round < 1000; ++round) {
-        while (queue.try_push(next_in)) {
+        // Bounded, so that a queue which never reports full fails instead of hanging.
+        for (int attempt = 0; attempt <= 8 && queue.try_push(next_in); ++attempt) {
             ++next_in;
         }
+        ASSERT_EQ(next_in - next_out, 8u) << "the ring should be exactly full";
         const int pops = 1 + round % 8;
         for (int i = 0; i < pops; ++i) {
             std::uint64_t out = 0;
@@ -326,24 +328,28 @@ StressResult run_spsc_stress(std::size_t capacity, std::uint64_t count, Producer
     });
 
     StressResult result;
+    auto fail = [&](const std::string& message) {
+        if (result.errors++ == 0) {
+            result.first_error = message;
+        }
+    };
     std::uint64_t expected = 0;
     auto check = [&](const Sequenced& item) {
         ++result.received;
-        if (item.sequence != expected || !intact(item)) {
-            if (result.errors++ == 0) {
-                result.first_error = "expected sequence " + std::to_string(expected) + ", got " +
-                                     std::to_string(item.sequence) +
-                                     (intact(item) ? "" : " (corrupted)");
-            }
-            expected = item.sequence;
+        if (!intact(item)) {
+            fail("corrupted item at position " + std::to_string(result.received - 1));
+        } else if (item.sequence != expected) {
+            fail("expected sequence " + std::to_string(expected) + ", got " +
+                 std::to_string(item.sequence));
         }
-        ++expected;
+        // Resynchronise on what arrived, so that one error is not reported for every
+        // item after it.
+        expected = item.sequence + 1;
     };
 
     const auto deadline = std::chrono::steady_clock::now() + kStressDeadline;
     std::vector<Sequenced> out(capacity * 2);
     std::uint64_t round = 0;
-    std::uint64_t idle_polls = 0;
     for (;;) {
         // The producer's flag is read before polling: if it was already set, an empty
         // poll afterwards means every item has been delivered.
@@ -363,9 +369,18 @@ StressResult run_spsc_stress(std::size_t capacity, std::uint64_t count, Producer
             }
         }
         if (queue.size_approx() > capacity) {
-            if (result.errors++ == 0) {
-                result.first_error = "size_approx above capacity";
-            }
+            fail("size_approx above capacity");
+        }
+        if (result.received > count) {
+            // More items than were sent: a broken queue could go on inventing them.
+            fail("received more items than were sent");
+            stop.store(true, std::memory_order_relaxed);
+            break;
+        }
+        if (round % 1024 == 0 && std::chrono::steady_clock::now() > deadline) {
+            result.timed_out = true;
+            stop.store(true, std::memory_order_relaxed);
+            break;
         }
         if (got != 0) {
             continue;
@@ -373,17 +388,11 @@ StressResult run_spsc_stress(std::size_t capacity, std::uint64_t count, Producer
         if (done) {
             break;
         }
-        if (++idle_polls % 1024 == 0 && std::chrono::steady_clock::now() > deadline) {
-            result.timed_out = true;
-            stop.store(true, std::memory_order_relaxed);
-            break;
-        }
         std::this_thread::yield();
     }
     producer.join();
-    if (!result.timed_out && expected != count && result.errors == 0) {
-        result.first_error = "stream ended at sequence " + std::to_string(expected);
-        ++result.errors;
+    if (!result.timed_out && expected != count) {
+        fail("stream ended at sequence " + std::to_string(expected));
     }
     return result;
 }
