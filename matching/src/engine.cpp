@@ -378,11 +378,15 @@ void Engine::on_replace(const Command& c) {
         reject(c, r);
         return;
     }
-    if (const Reason r = validate_price(*book, c.price); r != Reason::None) {
+    Order& order = pool_[slot];
+    // A decrease at the order's own price only lowers what it offers, so it is allowed
+    // even when the band has since moved away from that price.
+    const bool decrease_only = c.price == order.price && c.quantity < order.leaves;
+    if (const Reason r = validate_price(*book, c.price);
+        r != Reason::None && !(decrease_only && r == Reason::PriceOutsideBand)) {
         reject(c, r);
         return;
     }
-    Order& order = pool_[slot];
     if (c.price == order.price && c.quantity == order.leaves) {
         reject(c, Reason::NoChange);
         return;

@@ -21,6 +21,11 @@ std::string_view trading_state_name(TradingState state) {
 }
 
 Reason validate_spec(const InstrumentSpec& spec) {
+    // kAllInstruments means "every instrument" in a mass cancel, so no instrument may
+    // carry it as its own id.
+    if (spec.id == kAllInstruments) {
+        return Reason::UnknownInstrument;
+    }
     if (spec.tick_size <= 0 || spec.lot_size <= 0) {
         return Reason::InvalidCommand;
     }

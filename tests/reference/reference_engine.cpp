@@ -647,12 +647,16 @@ void ReferenceEngine::replace(const Command& c) {
         reject(c, r);
         return;
     }
-    if (const Reason r = check_price(*book, c.price); r != Reason::None) {
-        reject(c, r);
-        return;
-    }
     Order& order = book->orders[*found];
     const Quantity old_leaves = order.leaves;
+    // The band does not stop an order from shrinking at its own price.
+    const bool shrink_in_place = c.price == order.price && c.quantity < old_leaves;
+    if (const Reason r = check_price(*book, c.price); r != Reason::None) {
+        if (!(shrink_in_place && r == Reason::PriceOutsideBand)) {
+            reject(c, r);
+            return;
+        }
+    }
     if (c.price == order.price && c.quantity == old_leaves) {
         reject(c, Reason::NoChange);
         return;
