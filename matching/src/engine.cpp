@@ -55,7 +55,6 @@ const Book* Engine::find_book(InstrumentId id) const {
 void Engine::apply(const Command& c) {
     now_ns_ = c.ts_ns;
     expire_until(c.ts_ns);
-    current_instrument_ = c.instrument;
     switch (c.type) {
         case CommandType::NewOrder:
             on_new_order(c);
@@ -328,22 +327,32 @@ void Engine::on_new_order(const Command& c) {
     execute(*book, book_index, in);
 }
 
-void Engine::on_cancel(const Command& c) {
-    std::uint32_t book_index = 0;
-    Book* book = find_book(c.instrument, &book_index);
+std::uint32_t Engine::find_own_order(const Command& c, Book*& book, std::uint32_t& book_index) {
+    book = find_book(c.instrument, &book_index);
     if (book == nullptr) {
         reject(c, Reason::UnknownInstrument);
-        return;
+        return kNoSlot;
     }
     const std::uint32_t slot =
         c.order_id == 0 ? detail::OrderIndex::kMissing : index_.find(c.order_id);
+    // Another account's order is reported as unknown, so that ids reveal nothing.
     if (slot == detail::OrderIndex::kMissing || pool_[slot].book != book_index ||
         pool_[slot].account != c.account) {
         reject(c, Reason::UnknownOrder);
-        return;
+        return kNoSlot;
     }
     if (book->state == TradingState::AuctionNoCancel) {
         reject(c, Reason::CancelNotAllowedInNoCancelPhase);
+        return kNoSlot;
+    }
+    return slot;
+}
+
+void Engine::on_cancel(const Command& c) {
+    Book* book = nullptr;
+    std::uint32_t book_index = 0;
+    const std::uint32_t slot = find_own_order(c, book, book_index);
+    if (slot == kNoSlot) {
         return;
     }
     const Side side = pool_[slot].side;
@@ -353,21 +362,10 @@ void Engine::on_cancel(const Command& c) {
 }
 
 void Engine::on_replace(const Command& c) {
+    Book* book = nullptr;
     std::uint32_t book_index = 0;
-    Book* book = find_book(c.instrument, &book_index);
-    if (book == nullptr) {
-        reject(c, Reason::UnknownInstrument);
-        return;
-    }
-    const std::uint32_t slot =
-        c.order_id == 0 ? detail::OrderIndex::kMissing : index_.find(c.order_id);
-    if (slot == detail::OrderIndex::kMissing || pool_[slot].book != book_index ||
-        pool_[slot].account != c.account) {
-        reject(c, Reason::UnknownOrder);
-        return;
-    }
-    if (book->state == TradingState::AuctionNoCancel) {
-        reject(c, Reason::CancelNotAllowedInNoCancelPhase);
+    const std::uint32_t slot = find_own_order(c, book, book_index);
+    if (slot == kNoSlot) {
         return;
     }
     if (book->state == TradingState::Halted) {

@@ -15,7 +15,7 @@ struct Engine::Incoming {
     TimeInForce tif = TimeInForce::GTC;
     std::uint8_t flags = 0;
     SelfTradePrevention stp = SelfTradePrevention::None;
-    Price price = 0;          // the limit price given (0 for a market order)
+    Price price = 0;              // the limit price given (0 for a market order)
     std::int64_t limit_tick = 0;  // the worst tick it may trade at
     Quantity remaining = 0;
     Quantity min_quantity = 0;

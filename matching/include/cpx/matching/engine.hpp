@@ -85,6 +85,10 @@ class Engine {
     const Book* find_book(InstrumentId id) const;
 
     void on_new_order(const Command& c);
+    // The slot of the order a cancel or replace names, if it exists in that instrument,
+    // belongs to the command's account and may change now; otherwise rejects and
+    // returns kNoSlot.
+    std::uint32_t find_own_order(const Command& c, Book*& book, std::uint32_t& book_index);
     void on_cancel(const Command& c);
     void on_replace(const Command& c);
     void on_mass_cancel(const Command& c);
@@ -141,7 +145,6 @@ class Engine {
     std::size_t event_count_ = 0;
     Sequence seq_ = 0;
     Timestamp now_ns_ = 0;
-    InstrumentId current_instrument_ = 0;
 };
 
 }  // namespace cpx::matching
