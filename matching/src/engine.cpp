@@ -23,11 +23,18 @@ Reason Engine::add_instrument(const InstrumentSpec& spec) {
     if (const Reason invalid = validate_spec(spec); invalid != Reason::None) {
         return invalid;
     }
-    if (book_of_.contains(spec.id)) {
+    if (find_book(spec.id) != nullptr) {
         return Reason::DuplicateInstrument;
     }
     const auto index = static_cast<std::uint32_t>(books_.size());
-    book_of_.emplace(spec.id, index);
+    if (spec.id < kDirectIds) {
+        if (book_of_small_id_.size() <= spec.id) {
+            book_of_small_id_.resize(spec.id + 1, kNoSlot);
+        }
+        book_of_small_id_[spec.id] = index;
+    } else {
+        book_of_.emplace(spec.id, index);
+    }
     books_.emplace_back(spec);
     const auto position = std::lower_bound(
         books_by_id_.begin(), books_by_id_.end(), spec.id,
@@ -36,25 +43,38 @@ Reason Engine::add_instrument(const InstrumentSpec& spec) {
     return Reason::None;
 }
 
-Book* Engine::find_book(InstrumentId id, std::uint32_t* index_out) {
+std::uint32_t Engine::book_index_of(InstrumentId id) const {
+    if (id < book_of_small_id_.size()) {
+        return book_of_small_id_[id];
+    }
+    if (id < kDirectIds) {
+        return kNoSlot;
+    }
     const auto it = book_of_.find(id);
-    if (it == book_of_.end()) {
+    return it == book_of_.end() ? kNoSlot : it->second;
+}
+
+Book* Engine::find_book(InstrumentId id, std::uint32_t* index_out) {
+    const std::uint32_t index = book_index_of(id);
+    if (index == kNoSlot) {
         return nullptr;
     }
     if (index_out != nullptr) {
-        *index_out = it->second;
+        *index_out = index;
     }
-    return &books_[it->second];
+    return &books_[index];
 }
 
 const Book* Engine::find_book(InstrumentId id) const {
-    const auto it = book_of_.find(id);
-    return it == book_of_.end() ? nullptr : &books_[it->second];
+    const std::uint32_t index = book_index_of(id);
+    return index == kNoSlot ? nullptr : &books_[index];
 }
 
 void Engine::apply(const Command& c) {
     now_ns_ = c.ts_ns;
-    expire_until(c.ts_ns);
+    if (!heap_.empty()) {
+        expire_until(c.ts_ns);
+    }
     switch (c.type) {
         case CommandType::NewOrder:
             on_new_order(c);
@@ -147,7 +167,7 @@ Reason Engine::validate_quantity(const Book& book, Quantity quantity) const {
     if (quantity <= 0) {
         return Reason::InvalidQuantity;
     }
-    if (quantity % s.lot_size != 0) {
+    if (!book.whole_lots(quantity)) {
         return Reason::QuantityNotLotMultiple;
     }
     if (quantity < s.quantity_min) {
@@ -164,7 +184,7 @@ Reason Engine::validate_price(const Book& book, Price price) const {
     if (price <= 0) {
         return Reason::InvalidPrice;
     }
-    if (price % s.tick_size != 0) {
+    if (!book.on_tick(price)) {
         return Reason::PriceNotTickMultiple;
     }
     if (price < s.price_min || price > s.price_max) {
@@ -213,7 +233,7 @@ Reason Engine::validate_new(const Command& c, const Book& book) const {
         return r;
     }
     if (c.min_quantity < 0 || c.min_quantity > c.quantity ||
-        (c.min_quantity > 0 && (c.min_quantity % book.spec.lot_size != 0 || all_or_none))) {
+        (c.min_quantity > 0 && (!book.whole_lots(c.min_quantity) || all_or_none))) {
         return Reason::InvalidMinQuantity;
     }
     if (c.order_type == OrderType::Limit) {

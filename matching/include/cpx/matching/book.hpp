@@ -1,5 +1,6 @@
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <vector>
 
@@ -78,9 +79,30 @@ struct Book {
           bids(ticks),
           asks(ticks),
           state(s.initial_state),
-          reference_price(s.reference_price) {}
+          reference_price(s.reference_price),
+          tick_shift(shift_of(s.tick_size)),
+          lot_shift(shift_of(s.lot_size)) {}
 
-    std::int64_t tick_of(Price price) const { return (price - spec.price_min) / spec.tick_size; }
+    static int shift_of(std::int64_t size) {
+        return std::has_single_bit(static_cast<std::uint64_t>(size))
+                   ? std::countr_zero(static_cast<std::uint64_t>(size))
+                   : -1;
+    }
+
+    // Integer division costs tens of cycles; tick and lot sizes are usually powers of
+    // two (1 fen, 1 unit), where a shift and a mask do the same work.
+    std::int64_t tick_of(Price price) const {
+        return tick_shift >= 0 ? (price - spec.price_min) >> tick_shift
+                               : (price - spec.price_min) / spec.tick_size;
+    }
+    // For positive values only.
+    bool on_tick(Price price) const {
+        return tick_shift >= 0 ? (price & (spec.tick_size - 1)) == 0 : price % spec.tick_size == 0;
+    }
+    bool whole_lots(Quantity quantity) const {
+        return lot_shift >= 0 ? (quantity & (spec.lot_size - 1)) == 0
+                              : quantity % spec.lot_size == 0;
+    }
     Price price_of(std::int64_t tick) const { return spec.price_min + tick * spec.tick_size; }
     Ladder& ladder(Side side) { return side == Side::Buy ? bids : asks; }
     const Ladder& ladder(Side side) const { return side == Side::Buy ? bids : asks; }
@@ -91,6 +113,8 @@ struct Book {
     Ladder asks;
     TradingState state;
     Price reference_price;
+    int tick_shift;  // log2(tick_size) when it is a power of two, else -1
+    int lot_shift;   // log2(lot_size) when it is a power of two, else -1
 };
 
 }  // namespace cpx::matching

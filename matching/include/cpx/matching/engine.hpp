@@ -81,6 +81,7 @@ class Engine {
   private:
     struct Incoming;
 
+    std::uint32_t book_index_of(InstrumentId id) const;
     Book* find_book(InstrumentId id, std::uint32_t* index_out = nullptr);
     const Book* find_book(InstrumentId id) const;
 
@@ -137,6 +138,11 @@ class Engine {
     detail::OrderIndex index_;
     std::vector<std::uint32_t> heap_;  // GTD orders by (expiry, id)
     std::vector<Book> books_;
+    // Instrument id to book index. Ids below kDirectIds (the usual case: an operator
+    // numbers instruments from 1) are found by indexing a table, which is faster than
+    // hashing on every command; larger ids fall back to the hash map.
+    static constexpr InstrumentId kDirectIds = 4096;
+    std::vector<std::uint32_t> book_of_small_id_;
     std::unordered_map<InstrumentId, std::uint32_t> book_of_;
     std::vector<std::uint32_t> books_by_id_;  // book indices in ascending instrument id
 
