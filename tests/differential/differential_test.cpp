@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "cpx/matching/engine.hpp"
+#include "cpx/tools/splitmix64.hpp"
 #include "engine_fixture.hpp"
 #include "reference_engine.hpp"
 
@@ -57,27 +58,9 @@ std::uint64_t seed_or_override(std::uint64_t own) {
     return std::strtoull(text, nullptr, 10);
 }
 
-// splitmix64: small, fast, and the same sequence on every platform, so a seed printed
-// by a failure replays anywhere.
-class Rng {
-  public:
-    explicit Rng(std::uint64_t seed) : state_(seed) {}
-    std::uint64_t next() {
-        state_ += 0x9E3779B97F4A7C15ull;
-        std::uint64_t z = state_;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-    std::uint64_t below(std::uint64_t n) { return next() % n; }
-    std::int64_t between(std::int64_t lo, std::int64_t hi) {
-        return lo + static_cast<std::int64_t>(below(static_cast<std::uint64_t>(hi - lo + 1)));
-    }
-    bool chance(std::uint64_t per_mille) { return below(1000) < per_mille; }
-
-  private:
-    std::uint64_t state_;
-};
+// The shared SplitMix64: the same sequence on every platform, so a seed printed by a
+// failure replays anywhere.
+using Rng = cpx::tools::SplitMix64;
 
 // Three instruments with different ticks, lots, bands and protections. The ids are
 // not contiguous and are listed out of order, so that "ascending instrument id" in
@@ -167,14 +150,14 @@ class CommandGenerator {
     Command next() {
         now_ += static_cast<Timestamp>(rng_.below(2'000));
         for (Market& m : markets_) {
-            if (rng_.chance(30)) {
-                const Price step = rng_.chance(500) ? m.spec.tick_size : -m.spec.tick_size;
+            if (rng_.per_mille(30)) {
+                const Price step = rng_.per_mille(500) ? m.spec.tick_size : -m.spec.tick_size;
                 if (m.mid + step >= m.center - m.drift && m.mid + step <= m.center + m.drift) {
                     m.mid += step;
                 }
             }
         }
-        if (live_.size() > options_.live_soft_limit && rng_.chance(600)) {
+        if (live_.size() > options_.live_soft_limit && rng_.per_mille(600)) {
             return cancel();
         }
         std::uint64_t r = rng_.below(1000);
@@ -317,12 +300,12 @@ class CommandGenerator {
     Price near_price(const Market& m, Side side) {
         const InstrumentSpec& s = m.spec;
         Price price;
-        if (rng_.chance(15)) {
+        if (rng_.per_mille(15)) {
             const Price span = m.center / 20;
             price = m.mid + rng_.between(-span, span) / s.tick_size * s.tick_size;
         } else {
             const std::int64_t ticks =
-                rng_.chance(900) ? rng_.between(-3, 12) : rng_.between(-15, 25);
+                rng_.per_mille(900) ? rng_.between(-3, 12) : rng_.between(-15, 25);
             price = side == Side::Buy ? m.mid - ticks * s.tick_size : m.mid + ticks * s.tick_size;
         }
         return std::clamp(price, s.price_min, s.price_max);
@@ -334,9 +317,9 @@ class CommandGenerator {
         c.type = CommandType::NewOrder;
         c.ts_ns = now_;
         c.instrument = s.id;
-        c.order_id = rng_.chance(970) ? fresh_id() : recent_id();
+        c.order_id = rng_.per_mille(970) ? fresh_id() : recent_id();
         c.account = static_cast<AccountId>(rng_.below(6));
-        c.side = rng_.chance(500) ? Side::Buy : Side::Sell;
+        c.side = rng_.per_mille(500) ? Side::Buy : Side::Sell;
         c.stp = static_cast<SelfTradePrevention>(rng_.below(4));
         c.quantity = random_quantity(s);
         return c;
@@ -348,11 +331,11 @@ class CommandGenerator {
         const bool auction =
             m.state == TradingState::CallAuction || m.state == TradingState::AuctionNoCancel;
         // In an auction most flow is plain GTC/GTD limit orders, the only kind it takes.
-        const bool plain = auction && rng_.chance(900);
-        if (!plain && rng_.chance(120)) {
+        const bool plain = auction && rng_.per_mille(900);
+        if (!plain && rng_.per_mille(120)) {
             c.order_type = OrderType::Market;
-            c.tif = rng_.chance(700) ? TimeInForce::IOC : TimeInForce::FOK;
-            c.price = rng_.chance(300) ? near_price(m, c.side) : 0;
+            c.tif = rng_.per_mille(700) ? TimeInForce::IOC : TimeInForce::FOK;
+            c.price = rng_.per_mille(300) ? near_price(m, c.side) : 0;
         } else {
             c.order_type = OrderType::Limit;
             const std::uint64_t t = rng_.below(1000);
@@ -367,12 +350,12 @@ class CommandGenerator {
         if (!plain) {
             const bool resting = c.order_type == OrderType::Limit &&
                                  (c.tif == TimeInForce::GTC || c.tif == TimeInForce::GTD);
-            if (resting && rng_.chance(100)) {
+            if (resting && rng_.per_mille(100)) {
                 c.flags |= kFlagPostOnly;
-            } else if (rng_.chance(70)) {
+            } else if (rng_.per_mille(70)) {
                 c.flags |= kFlagAllOrNone;
             }
-            if ((c.flags & kFlagAllOrNone) == 0 && rng_.chance(90)) {
+            if ((c.flags & kFlagAllOrNone) == 0 && rng_.per_mille(90)) {
                 c.min_quantity = rng_.between(1, c.quantity / s.lot_size) * s.lot_size;
             }
         }
@@ -383,17 +366,17 @@ class CommandGenerator {
         Command c;
         c.type = CommandType::Cancel;
         c.ts_ns = now_;
-        if (live_.empty() || rng_.chance(80)) {
+        if (live_.empty() || rng_.per_mille(80)) {
             const Market& m = random_market();
             c.instrument = m.spec.id;
-            c.order_id = rng_.chance(900) ? recent_id() : 0;
+            c.order_id = rng_.per_mille(900) ? recent_id() : 0;
             c.account = static_cast<AccountId>(rng_.below(6));
             return c;
         }
         const LiveOrder& o = live_[rng_.below(live_.size())];
         c.order_id = o.id;
-        c.account = rng_.chance(960) ? o.account : o.account + 1;
-        c.instrument = rng_.chance(970) ? o.instrument : random_market().spec.id;
+        c.account = rng_.per_mille(960) ? o.account : o.account + 1;
+        c.instrument = rng_.per_mille(970) ? o.instrument : random_market().spec.id;
         return c;
     }
 
@@ -401,7 +384,7 @@ class CommandGenerator {
         Command c;
         c.type = CommandType::Replace;
         c.ts_ns = now_;
-        if (live_.empty() || rng_.chance(50)) {
+        if (live_.empty() || rng_.per_mille(50)) {
             Market& m = random_market();
             c.instrument = m.spec.id;
             c.order_id = recent_id();
@@ -414,7 +397,7 @@ class CommandGenerator {
         Market& m = *market_of(o.instrument);
         const InstrumentSpec& s = m.spec;
         c.order_id = o.id;
-        c.account = rng_.chance(980) ? o.account : o.account + 1;
+        c.account = rng_.per_mille(980) ? o.account : o.account + 1;
         c.instrument = o.instrument;
         const std::uint64_t how = rng_.below(1000);
         if (how < 300) {
@@ -426,7 +409,7 @@ class CommandGenerator {
             c.quantity = o.leaves + rng_.between(1, 5) * s.lot_size;
         } else if (how < 800) {
             c.price = o.price + rng_.between(-6, 6) * s.tick_size;
-            c.quantity = rng_.chance(500) ? o.leaves : random_quantity(s);
+            c.quantity = rng_.per_mille(500) ? o.leaves : random_quantity(s);
         } else if (how < 900) {
             c.price = near_price(m, o.side == Side::Buy ? Side::Sell : Side::Buy);
             c.quantity = random_quantity(s);
@@ -438,9 +421,9 @@ class CommandGenerator {
             c.quantity = o.leaves;
         } else if (how < 980) {
             c.price = o.price;
-            c.quantity = rng_.chance(500) ? 0 : o.leaves + (s.lot_size > 1 ? 1 : s.quantity_max);
+            c.quantity = rng_.per_mille(500) ? 0 : o.leaves + (s.lot_size > 1 ? 1 : s.quantity_max);
         } else {
-            c.price = rng_.chance(500) ? s.price_max + s.tick_size : s.price_min + s.tick_size;
+            c.price = rng_.per_mille(500) ? s.price_max + s.tick_size : s.price_min + s.tick_size;
             c.quantity = o.leaves;
         }
         return c;
@@ -498,7 +481,7 @@ class CommandGenerator {
             }
         }
         if (c.type == CommandType::Halt) {
-            c.price = rng_.chance(500) ? 1 : 0;
+            c.price = rng_.per_mille(500) ? 1 : 0;
         } else if (c.type == CommandType::SetReference) {
             const std::uint64_t how = rng_.below(100);
             if (how < 60) {
@@ -510,7 +493,7 @@ class CommandGenerator {
             } else if (how < 90) {
                 c.price = m.mid + (m.spec.tick_size > 1 ? 1 : m.spec.price_max);
             } else if (how < 95) {
-                c.price = rng_.chance(500) ? 0 : m.spec.price_max + m.spec.tick_size;
+                c.price = rng_.per_mille(500) ? 0 : m.spec.price_max + m.spec.tick_size;
             } else {
                 c.price = -m.spec.tick_size;
             }
@@ -525,29 +508,29 @@ class CommandGenerator {
         Command c = new_order(m);
         switch (rng_.below(26)) {
             case 0:
-                c.instrument = rng_.chance(500) ? 3 : 999;
+                c.instrument = rng_.per_mille(500) ? 3 : 999;
                 break;
             case 1:
                 c.order_id = 0;
                 break;
             case 2:
-                c.side = rng_.chance(500) ? Side::None : static_cast<Side>(7);
+                c.side = rng_.per_mille(500) ? Side::None : static_cast<Side>(7);
                 break;
             case 3:
-                c.order_type = static_cast<OrderType>(rng_.chance(500) ? 0 : 9);
+                c.order_type = static_cast<OrderType>(rng_.per_mille(500) ? 0 : 9);
                 break;
             case 4:
-                c.tif = static_cast<TimeInForce>(rng_.chance(500) ? 0 : 5);
+                c.tif = static_cast<TimeInForce>(rng_.per_mille(500) ? 0 : 5);
                 break;
             case 5:
                 c.stp = static_cast<SelfTradePrevention>(rng_.between(4, 255));
                 break;
             case 6:
-                c.flags = static_cast<std::uint8_t>(c.flags | (rng_.chance(500) ? 4 : 0x80));
+                c.flags = static_cast<std::uint8_t>(c.flags | (rng_.per_mille(500) ? 4 : 0x80));
                 break;
             case 7:
                 c.order_type = OrderType::Market;
-                c.tif = rng_.chance(500) ? TimeInForce::GTC : TimeInForce::GTD;
+                c.tif = rng_.per_mille(500) ? TimeInForce::GTC : TimeInForce::GTD;
                 c.expiry_ns = now_ + 1'000;
                 break;
             case 8: {
@@ -567,14 +550,14 @@ class CommandGenerator {
                 break;
             }
             case 9:
-                c.quantity = rng_.chance(500) ? 0 : -s.lot_size;
+                c.quantity = rng_.per_mille(500) ? 0 : -s.lot_size;
                 break;
             case 10:
                 c.quantity += s.lot_size > 1 ? 1 : 0;
                 break;
             case 11:
                 c.quantity =
-                    rng_.chance(500) ? s.quantity_min - s.lot_size : s.quantity_max + s.lot_size;
+                    rng_.per_mille(500) ? s.quantity_min - s.lot_size : s.quantity_max + s.lot_size;
                 break;
             case 12: {
                 const std::uint64_t how = rng_.below(4);
@@ -592,20 +575,21 @@ class CommandGenerator {
             }
             case 13:
                 c.order_type = OrderType::Limit;
-                c.price = rng_.chance(500) ? 0 : -s.tick_size;
+                c.price = rng_.per_mille(500) ? 0 : -s.tick_size;
                 break;
             case 14:
                 c.price += s.tick_size > 1 ? 1 : 0;
                 break;
             case 15:
                 c.order_type = OrderType::Limit;
-                c.price = rng_.chance(500) ? s.price_min - s.tick_size : s.price_max + s.tick_size;
+                c.price =
+                    rng_.per_mille(500) ? s.price_min - s.tick_size : s.price_max + s.tick_size;
                 break;
             case 16:
                 // Just outside the band around the instrument's current mid, which is
                 // usually near the reference.
                 c.order_type = OrderType::Limit;
-                c.price = std::clamp(m.mid + (rng_.chance(500) ? 1 : -1) *
+                c.price = std::clamp(m.mid + (rng_.per_mille(500) ? 1 : -1) *
                                                  (m.mid * s.band_bps / 10'000 + 3 * s.tick_size) /
                                                  s.tick_size * s.tick_size,
                                      s.price_min, s.price_max);
@@ -613,8 +597,8 @@ class CommandGenerator {
             case 17:
                 c.order_type = OrderType::Market;
                 c.tif = TimeInForce::IOC;
-                c.price = rng_.chance(500) ? -s.tick_size
-                                           : near_price(m, c.side) + (s.tick_size > 1 ? 1 : 0);
+                c.price = rng_.per_mille(500) ? -s.tick_size
+                                              : near_price(m, c.side) + (s.tick_size > 1 ? 1 : 0);
                 break;
             case 18:
                 c.tif = TimeInForce::GTD;

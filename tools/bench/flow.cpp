@@ -8,6 +8,7 @@
 
 #include "cpx/matching/engine.hpp"
 #include "cpx/matching/event.hpp"
+#include "cpx/tools/splitmix64.hpp"
 
 namespace cpx::bench {
 
@@ -43,26 +44,7 @@ constexpr std::uint32_t kReplacePercent = 24;
 // A modification that reduces the quantity in place rather than moving the price.
 constexpr std::uint32_t kShrinkPercent = 40;
 
-// splitmix64: small, fast, and the same sequence on every platform, unlike the
-// distributions of <random>.
-class Rng {
-  public:
-    explicit Rng(std::uint64_t seed) : state_(seed) {}
-
-    std::uint64_t next() {
-        state_ += 0x9E3779B97F4A7C15ull;
-        std::uint64_t z = state_;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-    // Uniform in [0, n); the modulo bias is far below anything a benchmark could see.
-    std::uint64_t below(std::uint64_t n) { return next() % n; }
-    bool percent(std::uint32_t p) { return below(100) < p; }
-
-  private:
-    std::uint64_t state_;
-};
+using Rng = cpx::tools::SplitMix64;
 
 std::uint64_t isqrt(std::uint64_t x) {
     std::uint64_t root = 0;

@@ -42,7 +42,7 @@ Command operator_command(CommandType type, InstrumentId instrument) {
 }
 
 Side random_side(Prng& rng) {
-    return rng.chance(50) ? Side::Buy : Side::Sell;
+    return rng.percent(50) ? Side::Buy : Side::Sell;
 }
 
 }  // namespace
@@ -274,7 +274,7 @@ Market::Intent Market::provider_offer(const Listing& listing, bool continuous) {
     Command c = new_order(listing, provider.account, Side::Sell, price,
                           lots(listing, listing.sell_lots_min, listing.sell_lots_max));
     // Capacity not sold within minutes goes back to the provider's own customers.
-    if (continuous && rng_.chance(30)) {
+    if (continuous && rng_.percent(30)) {
         c.tif = TimeInForce::GTD;
         c.expiry_ns = now_ + rng_.between(60, 600) * kNsPerSecond;
     }
@@ -308,7 +308,7 @@ Market::Intent Market::market_order(const Listing& listing, Side side) {
     c.order_type = OrderType::Market;
     c.tif = TimeInForce::IOC;
     // Some set their own protection limit on top of the exchange's.
-    if (rng_.chance(30)) {
+    if (rng_.percent(30)) {
         c.price = quote(listing, buy ? 5 : -5);
     }
     return {c, ""};
@@ -320,7 +320,7 @@ Market::Intent Market::all_or_none_job(const Listing& listing) {
                           lots(listing, listing.job_lots_min, listing.job_lots_max));
     c.flags = matching::kFlagAllOrNone;
     // Half the jobs have a start deadline: a job that cannot start in time is dropped.
-    if (rng_.chance(50)) {
+    if (rng_.percent(50)) {
         c.tif = TimeInForce::GTD;
         c.expiry_ns = now_ + rng_.between(300, 900) * kNsPerSecond;
     }
@@ -370,7 +370,7 @@ Market::Intent Market::replace_resting(const Listing& listing) {
     Price price = order.price;
     Quantity quantity = order.leaves;
     const bool can_shrink = order.leaves > lot;
-    if (can_shrink && rng_.chance(35)) {
+    if (can_shrink && rng_.percent(35)) {
         quantity -= lot * rng_.between(1, order.leaves / lot - 1);
     } else {
         const Price move = listing.quote_step * rng_.between(1, 4);
@@ -407,7 +407,7 @@ Market::Intent Market::broker_flow(const Listing& listing) {
     const auto best_ask = engine_.best_price(id, Side::Sell);
     const auto opposite_best = side == Side::Buy ? best_ask : best_bid;
     Command c;
-    if (rng_.chance(40) && opposite_best.has_value()) {
+    if (rng_.percent(40) && opposite_best.has_value()) {
         c = new_order(listing, kJinghuaBrokers, side, in_band(listing, *opposite_best),
                       lots(listing, listing.buy_lots_min, listing.buy_lots_max));
         c.tif = TimeInForce::IOC;
@@ -434,7 +434,7 @@ Market::Intent Market::mistake(const Listing& listing, bool continuous) {
                           lots(listing, listing.buy_lots_min, listing.buy_lots_max));
     if (!continuous) {
         // Immediate and all-or-none orders have no place in a call auction.
-        if (rng_.chance(50)) {
+        if (rng_.percent(50)) {
             c.tif = TimeInForce::IOC;
         } else {
             c.flags = matching::kFlagAllOrNone;
