@@ -190,11 +190,10 @@ Reason Engine::validate_price(const Book& book, Price price) const {
     if (price < s.price_min || price > s.price_max) {
         return Reason::PriceOutOfRange;
     }
-    if (s.band_bps != 0 && book.reference_price > 0) {
-        const Price width = book.reference_price * s.band_bps / 10'000;
-        if (price < book.reference_price - width || price > book.reference_price + width) {
-            return Reason::PriceOutsideBand;
-        }
+    Price lo = 0;
+    Price hi = 0;
+    if (book.band_bounds(lo, hi) && (price < lo || price > hi)) {
+        return Reason::PriceOutsideBand;
     }
     return Reason::None;
 }
@@ -333,10 +332,13 @@ void Engine::on_new_order(const Command& c) {
                 (c.price - book->spec.price_min) / book->spec.tick_size, -1, book->ticks);
             limit = c.side == Side::Buy ? std::min(limit, own) : std::max(limit, own);
         }
-        if (book->spec.band_bps != 0 && book->reference_price > 0) {
-            const Price width = book->reference_price * book->spec.band_bps / 10'000;
-            const Price lo = std::max(book->reference_price - width, book->spec.price_min);
-            const Price hi = std::min(book->reference_price + width, book->spec.price_max);
+        Price lo = 0;
+        Price hi = 0;
+        if (book->band_bounds(lo, hi)) {
+            lo = std::max(lo, book->spec.price_min);
+            hi = std::min(hi, book->spec.price_max);
+            // The band's edges need not be on a tick: the lowest tick a sell may reach
+            // rounds up, the highest a buy may reach rounds down.
             limit = c.side == Side::Buy
                         ? std::min(limit, book->tick_of(hi))
                         : std::max(limit, (lo - book->spec.price_min + book->spec.tick_size - 1) /

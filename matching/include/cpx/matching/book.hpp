@@ -104,6 +104,17 @@ struct Book {
                               : quantity % spec.lot_size == 0;
     }
     Price price_of(std::int64_t tick) const { return spec.price_min + tick * spec.tick_size; }
+    // The prices the band allows now: within band_bps of the reference price, the width
+    // rounded down to whole fen. False when no band applies (none set, or no reference).
+    bool band_bounds(Price& lo, Price& hi) const {
+        if (spec.band_bps == 0 || reference_price <= 0) {
+            return false;
+        }
+        const Price width = reference_price * spec.band_bps / 10'000;
+        lo = reference_price - width;
+        hi = reference_price + width;
+        return true;
+    }
     Ladder& ladder(Side side) { return side == Side::Buy ? bids : asks; }
     const Ladder& ladder(Side side) const { return side == Side::Buy ? bids : asks; }
 
