@@ -15,18 +15,28 @@ using matching::TradingState;
 
 namespace {
 
-// Compute capacity of one hub for one window of 2026-03-03, in P·h: one PFLOPS of dense
-// FP16 for one hour, roughly one H100 for one hour. Quotes are in whole fen; orders in
-// lots of 10 P·h; every instrument starts closed and opens with a call auction.
-Listing capacity(InstrumentId id, std::string_view symbol, std::string_view hub, Period period,
-                 Price reference, Price quote_step) {
+// What every listing shares: its names, and that it starts closed and opens with a call
+// auction. The callers fill in the rest.
+Listing listed(InstrumentId id, std::string_view symbol, InstrumentKind kind, std::string_view hub,
+               std::string_view unit) {
     Listing l;
     matching::InstrumentSpec& s = l.spec;
     s.id = id;
     s.symbol = FixedText<32>::from(symbol);
-    s.kind = InstrumentKind::ComputeCapacity;
+    s.kind = kind;
     s.hub = FixedText<16>::from(hub);
-    s.unit = FixedText<16>::from("P·h");
+    s.unit = FixedText<16>::from(unit);
+    s.initial_state = TradingState::Closed;
+    return l;
+}
+
+// Compute capacity of one hub for one window of 2026-03-03, in P·h: one PFLOPS of dense
+// FP16 for one hour, roughly one H100 for one hour. Quotes are in whole fen; orders in
+// lots of 10 P·h.
+Listing capacity(InstrumentId id, std::string_view symbol, std::string_view hub, Period period,
+                 Price reference, Price quote_step) {
+    Listing l = listed(id, symbol, InstrumentKind::ComputeCapacity, hub, "P·h");
+    matching::InstrumentSpec& s = l.spec;
     const bool peak = period == Period::Peak;
     s.window_start_ns = china_time(2026, 3, 3, peak ? 8 : 0, 0);
     s.window_end_ns = china_time(2026, 3, 3, peak ? 22 : 8, 0);
@@ -39,7 +49,6 @@ Listing capacity(InstrumentId id, std::string_view symbol, std::string_view hub,
     s.band_bps = 1'000;
     s.reference_price = reference;
     s.market_protection_ticks = peak ? 50 : 20;
-    s.initial_state = TradingState::Closed;
     l.period = period;
     l.quote_step = quote_step;
     l.buy_lots_min = 5;
@@ -54,13 +63,8 @@ Listing capacity(InstrumentId id, std::string_view symbol, std::string_view hub,
 // Node-hours of one 8 x H100 SXM node in Hohhot for the whole of 2026-03-03, for buyers
 // who need that accelerator and not just P·h. About 12 CNY per GPU-hour.
 Listing h100_nodes(InstrumentId id) {
-    Listing l;
+    Listing l = listed(id, "H100-HOHHOT-0303", InstrumentKind::ComputeCapacity, "HOHHOT", "node·h");
     matching::InstrumentSpec& s = l.spec;
-    s.id = id;
-    s.symbol = FixedText<32>::from("H100-HOHHOT-0303");
-    s.kind = InstrumentKind::ComputeCapacity;
-    s.hub = FixedText<16>::from("HOHHOT");
-    s.unit = FixedText<16>::from("node·h");
     s.window_start_ns = china_time(2026, 3, 3, 0, 0);
     s.window_end_ns = china_time(2026, 3, 4, 0, 0);
     s.tick_size = 10;
@@ -72,7 +76,6 @@ Listing h100_nodes(InstrumentId id) {
     s.band_bps = 800;
     s.reference_price = 9'600;
     s.market_protection_ticks = 40;
-    s.initial_state = TradingState::Closed;
     l.period = Period::Day;
     l.quote_step = 40;
     l.buy_lots_min = 8;
@@ -87,13 +90,8 @@ Listing h100_nodes(InstrumentId id) {
 // One million tokens of a 70B-class chat model, served as API quota valid for 30 days
 // from 2026-03-03, as in the Inner Mongolia Data Exchange's token trading zone.
 Listing token_bundle(InstrumentId id) {
-    Listing l;
+    Listing l = listed(id, "TOKEN-70B-1M", InstrumentKind::TokenBundle, "HOHHOT", "1M-tokens");
     matching::InstrumentSpec& s = l.spec;
-    s.id = id;
-    s.symbol = FixedText<32>::from("TOKEN-70B-1M");
-    s.kind = InstrumentKind::TokenBundle;
-    s.hub = FixedText<16>::from("HOHHOT");
-    s.unit = FixedText<16>::from("1M-tokens");
     s.window_start_ns = china_time(2026, 3, 3, 0, 0);
     s.window_end_ns = china_time(2026, 4, 2, 0, 0);
     s.tick_size = 1;
@@ -105,7 +103,6 @@ Listing token_bundle(InstrumentId id) {
     s.band_bps = 1'500;
     s.reference_price = 280;
     s.market_protection_ticks = 20;
-    s.initial_state = TradingState::Closed;
     l.period = Period::Quota;
     l.quote_step = 1;
     l.buy_lots_min = 10;

@@ -57,7 +57,9 @@ int main(int argc, char** argv) {
                 std::from_chars(value.data(), value.data() + value.size(), number);
             if (ec != std::errc() || ptr != value.data() + value.size() ||
                 (arg == "--levels" && number == 0)) {
-                return usage(std::string(arg) + " needs a positive integer, not '" +
+                return usage(std::string(arg) +
+                             (arg == "--levels" ? " needs a positive integer, not '"
+                                                : " needs a non-negative integer, not '") +
                              std::string(value) + "'");
             }
             (arg == "--levels" ? levels : diagnostics) = number;

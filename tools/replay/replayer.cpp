@@ -12,14 +12,6 @@
 
 namespace cpx::replay::detail {
 
-namespace {
-
-std::string row_text(const std::vector<std::int64_t>& values, std::size_t levels) {
-    return format_row(values.data(), levels);
-}
-
-}  // namespace
-
 Replayer::Replayer(const std::vector<Message>& messages, const OrderbookFile& file,
                    const ReplayOptions& options, std::size_t depth, const Plan& plan)
     : messages_(messages),
@@ -411,10 +403,10 @@ void Replayer::finish_row(std::size_t k) {
     if (!std::equal(produced_.begin(), produced_.end(), want)) {
         ++result_.counters.book_row_mismatches;
         note(k, "book differs: file " + format_row(want, depth_) + " replay " +
-                    row_text(produced_, depth_));
+                    format_row(produced_.data(), depth_));
     }
     if (options_.out != nullptr) {
-        output_ += row_text(produced_, depth_);
+        output_ += format_row(produced_.data(), depth_);
         output_ += '\n';
         if (output_.size() > (1u << 20)) {
             flush_output();
