@@ -48,6 +48,8 @@
 namespace {
 
 using cpx::bench::Backoff;
+using cpx::bench::ConsumerThread;
+using cpx::bench::cpu_relax;
 using cpx::bench::Flow;
 using cpx::bench::HandoffSink;
 using cpx::bench::Idle;
@@ -78,12 +80,6 @@ std::int64_t now_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
-}
-
-void pause_briefly() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
 }
 
 // The schedule: message i is due at start + i / rate seconds, in integer nanoseconds.
@@ -137,25 +133,11 @@ class LatencyRecorder {
           poll_ns_(poll_ns),
           from_offer_(messages_max, 0),
           from_schedule_(messages_max, 0) {
-        thread_ = std::thread([this] { run(); });
+        worker_.start([this] { run(); });
     }
-    LatencyRecorder(const LatencyRecorder&) = delete;
-    LatencyRecorder& operator=(const LatencyRecorder&) = delete;
-    ~LatencyRecorder() { stop(); }
 
-    void wait_for(std::uint64_t messages) const {
-        Backoff backoff;
-        while (seen_.load(std::memory_order_acquire) < messages) {
-            backoff.wait();
-        }
-    }
-    void stop() {
-        if (thread_.joinable()) {
-            stop_.store(true, std::memory_order_release);
-            thread_.join();
-        }
-    }
-    std::uint64_t seen() const { return seen_.load(std::memory_order_acquire); }
+    void wait_for(std::uint64_t messages) const { worker_.wait_for(messages); }
+    void stop() { worker_.stop(); }
     const std::vector<std::uint32_t>& from_offer() const { return from_offer_; }
     const std::vector<std::uint32_t>& from_schedule() const { return from_schedule_; }
 
@@ -177,11 +159,11 @@ class LatencyRecorder {
                 // writes pulls its cache lines away from it at every message.
                 const std::int64_t until = now_ns() + poll_ns_;
                 while (now_ns() < until) {
-                    pause_briefly();
+                    cpu_relax();
                 }
             }
             if (n == 0) {
-                if (stop_.load(std::memory_order_acquire) && queue_.size_approx() == 0) {
+                if (worker_.stopping() && queue_.size_approx() == 0) {
                     return;
                 }
                 backoff.wait();
@@ -202,7 +184,7 @@ class LatencyRecorder {
                 ++seen;
                 cursor.advance();
             }
-            seen_.store(seen, std::memory_order_release);
+            worker_.publish(seen);
         }
     }
 
@@ -212,9 +194,7 @@ class LatencyRecorder {
     std::int64_t poll_ns_;
     std::vector<std::uint32_t> from_offer_;
     std::vector<std::uint32_t> from_schedule_;
-    std::atomic<bool> stop_{false};
-    alignas(64) std::atomic<std::uint64_t> seen_{0};
-    std::thread thread_;
+    ConsumerThread worker_;
 };
 
 // What the producer saw of its own schedule.
@@ -257,7 +237,7 @@ OfferStats offer_all(const Flow& flow, const Schedule& schedule, std::uint64_t t
             now = now_ns();
         }
         while (now < due) {
-            pause_briefly();
+            cpu_relax();
             now = now_ns();
         }
         if (now > deadline) {
@@ -475,7 +455,11 @@ bool parse(int argc, char** argv, Options& options) {
             return false;
         }
     }
-    return options.warmup_ms < options.seconds * 1'000;
+    if (options.warmup_ms >= options.seconds * 1'000) {
+        std::fprintf(stderr, "%s: the warm-up must be shorter than the run\n", argv[0]);
+        return false;
+    }
+    return true;
 }
 
 std::string load_average() {

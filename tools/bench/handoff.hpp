@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <thread>
+#include <utility>
 
 #include "cpx/matching/event.hpp"
 #include "cpx/matching/spsc_queue.hpp"
@@ -28,6 +29,14 @@ enum class Idle : std::uint8_t {
     Spin,
 };
 
+// Tells the core this is a spin-wait loop (x86 PAUSE), which saves power and lets the
+// other hardware thread of the core run.
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 // A failed push or pop means the other side is behind. Spinning briefly catches it up
 // cheaply when each thread has a core of its own; what happens after that is the Idle
 // policy.
@@ -36,17 +45,13 @@ class Backoff {
     explicit Backoff(Idle idle = Idle::SpinThenYield) : idle_(idle) {}
 
     void wait() {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
+        cpu_relax();
         if (idle_ == Idle::SpinThenYield && ++failures_ >= kSpinsBeforeYield) {
             failures_ = 0;
             std::this_thread::yield();
         }
     }
-    void reset() {
-        failures_ = 0;
-    }
+    void reset() { failures_ = 0; }
 
   private:
     static constexpr int kSpinsBeforeYield = 256;
@@ -108,22 +113,27 @@ class HandoffSink final : public matching::EventSink {
     std::uint64_t full_waits_ = 0;
 };
 
-// The thread on the other side of a HandoffSink: takes events in batches, folds each
-// into a checksum and checks that seq numbers follow each other without a gap.
-class EventConsumer {
+// The lifetime shared by the benchmarks' consumer threads: a thread started by its
+// owner, which runs until stop() has been called and its queue is empty, and publishes
+// how far it has got (a count of events or messages) for wait_for(). Declare it as the
+// owner's last member, so that the thread is joined before the owner's other members
+// are destroyed.
+class ConsumerThread {
   public:
-    EventConsumer(matching::SpscQueue<matching::Event>& queue, matching::Sequence first_seq)
-        : queue_(queue), expected_seq_(first_seq) {
-        thread_ = std::thread([this] { run(); });
-    }
-    EventConsumer(const EventConsumer&) = delete;
-    EventConsumer& operator=(const EventConsumer&) = delete;
-    ~EventConsumer() { stop(); }
+    ConsumerThread() = default;
+    ConsumerThread(const ConsumerThread&) = delete;
+    ConsumerThread& operator=(const ConsumerThread&) = delete;
+    ~ConsumerThread() { stop(); }
 
-    // Spins until the consumer has taken and checked `events` events.
-    void wait_for(std::uint64_t events) const {
+    template <typename Body>
+    void start(Body&& body) {
+        thread_ = std::thread(std::forward<Body>(body));
+    }
+
+    // Spins until the thread has published a count of at least `count`.
+    void wait_for(std::uint64_t count) const {
         Backoff backoff;
-        while (consumed_.load(std::memory_order_acquire) < events) {
+        while (progress_.load(std::memory_order_acquire) < count) {
             backoff.wait();
         }
     }
@@ -136,7 +146,35 @@ class EventConsumer {
         }
     }
 
-    std::uint64_t consumed() const { return consumed_.load(std::memory_order_acquire); }
+    // For the thread itself.
+    bool stopping() const { return stop_.load(std::memory_order_acquire); }
+    void publish(std::uint64_t count) { progress_.store(count, std::memory_order_release); }
+
+    std::uint64_t progress() const { return progress_.load(std::memory_order_acquire); }
+
+  private:
+    std::atomic<bool> stop_{false};
+    // Read by other threads while they wait; kept off the line of the owner's fields,
+    // which only the consumer thread touches while it runs.
+    alignas(64) std::atomic<std::uint64_t> progress_{0};
+    std::thread thread_;
+};
+
+// The thread on the other side of a HandoffSink: takes events in batches, folds each
+// into a checksum and checks that seq numbers follow each other without a gap.
+class EventConsumer {
+  public:
+    EventConsumer(matching::SpscQueue<matching::Event>& queue, matching::Sequence first_seq)
+        : queue_(queue), expected_seq_(first_seq) {
+        worker_.start([this] { run(); });
+    }
+
+    // Spins until the consumer has taken and checked `events` events.
+    void wait_for(std::uint64_t events) const { worker_.wait_for(events); }
+    // Stops the thread once the queue is empty. Results are read after this.
+    void stop() { worker_.stop(); }
+
+    std::uint64_t consumed() const { return worker_.progress(); }
     std::uint64_t checksum() const { return checksum_; }
     std::uint64_t gaps() const { return gaps_; }
 
@@ -151,7 +189,7 @@ class EventConsumer {
                 rest_between_polls();
             }
             if (n == 0) {
-                if (stop_.load(std::memory_order_acquire) && queue_.size_approx() == 0) {
+                if (worker_.stopping() && queue_.size_approx() == 0) {
                     return;
                 }
                 backoff.wait();
@@ -168,7 +206,7 @@ class EventConsumer {
                             kFnvPrime;
             }
             consumed += n;
-            consumed_.store(consumed, std::memory_order_release);
+            worker_.publish(consumed);
         }
     }
 
@@ -193,11 +231,7 @@ class EventConsumer {
     matching::Sequence expected_seq_;
     std::uint64_t checksum_ = 0xCBF29CE484222325ull;
     std::uint64_t gaps_ = 0;
-    std::atomic<bool> stop_{false};
-    // Read by the engine thread while it waits; kept off the line of the fields above,
-    // which only the consumer thread touches while it runs.
-    alignas(64) std::atomic<std::uint64_t> consumed_{0};
-    std::thread thread_;
+    ConsumerThread worker_;
 };
 
 }  // namespace cpx::bench
