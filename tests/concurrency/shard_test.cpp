@@ -7,22 +7,16 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <cstring>
 #include <thread>
 #include <vector>
 
 #include "cpx/matching/shard.hpp"
 #include "engine_fixture.hpp"
+#include "stress.hpp"
 
 namespace cpx::testing {
 namespace {
-
-double test_scale() {
-    const char* text = std::getenv("CPX_TEST_SCALE");
-    const double scale = text == nullptr ? 1.0 : std::strtod(text, nullptr);
-    return scale < 0.01 ? 0.01 : (scale > 10.0 ? 10.0 : scale);
-}
 
 class RecordingObserver final : public CommandObserver {
   public:

@@ -6,46 +6,17 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <cstdlib>
 #include <numeric>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "stress.hpp"
+
 namespace {
 
 using cpx::matching::SpscQueue;
-
-// CPX_TEST_SCALE shrinks (or grows) the stress tests' item counts, so that the much
-// slower sanitizer builds can run the same tests in reasonable time.
-double test_scale() {
-    const char* text = std::getenv("CPX_TEST_SCALE");
-    if (text == nullptr) {
-        return 1.0;
-    }
-    char* end = nullptr;
-    const double value = std::strtod(text, &end);
-    if (end == text || !(value > 0.0)) {
-        return 1.0;
-    }
-    return std::clamp(value, 0.01, 10.0);
-}
-
-std::uint64_t scaled(std::uint64_t base) {
-    const double count = static_cast<double>(base) * test_scale();
-    return std::max<std::uint64_t>(1000, static_cast<std::uint64_t>(count));
-}
-
-// A stress test that has not finished by then has lost items or deadlocked; it fails
-// instead of hanging the test run.
-constexpr std::chrono::seconds kStressDeadline{120};
-
-std::uint64_t mix(std::uint64_t x) {
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
+using namespace cpx::testing;
 
 // Several words derived from one sequence number, so that an item assembled from
 // parts of two different writes (a torn or stale copy) fails its checksum.

@@ -705,6 +705,12 @@ struct Coverage {
     }
 };
 
+// Whether two engines published the same events for one command, byte for byte.
+bool same_events(const std::vector<Event>& a, const std::vector<Event>& b) {
+    return a.size() == b.size() &&
+           (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(Event)) == 0);
+}
+
 // Explains the first difference between the two event streams of one command.
 std::string explain(std::uint64_t seed, std::size_t step, const std::deque<Command>& recent,
                     const std::vector<Event>& fast, const std::vector<Event>& slow) {
@@ -717,7 +723,7 @@ std::string explain(std::uint64_t seed, std::size_t step, const std::deque<Comma
     }
     std::size_t first = 0;
     while (first < fast.size() && first < slow.size() &&
-           std::memcmp(&fast[first], &slow[first], sizeof(Event)) == 0) {
+           cpx::testing::same_bytes(fast[first], slow[first])) {
         ++first;
     }
     out << "first differing event index " << first << " (fast engine " << fast.size()
@@ -777,10 +783,7 @@ bool run_against_reference(const RunConfig& config, Coverage& coverage) {
         slow.apply(c);
         const std::vector<Event>& a = fast_sink.all;
         const std::vector<Event>& b = slow_sink.all;
-        const bool same_events =
-            a.size() == b.size() &&
-            (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(Event)) == 0);
-        if (!same_events) {
+        if (!same_events(a, b)) {
             ADD_FAILURE() << explain(config.seed, step, recent, a, b);
             return false;
         }
@@ -941,9 +944,7 @@ TEST(Differential, TwoFastEnginesGivenTheSameCommandsPublishIdenticalBytes) {
         second.apply(c);
         const std::vector<Event>& a = first_sink.all;
         const std::vector<Event>& b = second_sink.all;
-        ASSERT_TRUE(a.size() == b.size() &&
-                    (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(Event)) == 0))
-            << "seed=" << seed << " step=" << step << " " << describe(c);
+        ASSERT_TRUE(same_events(a, b)) << "seed=" << seed << " step=" << step << " " << describe(c);
         ASSERT_EQ(first.state_hash(), second.state_hash()) << "seed=" << seed << " step=" << step;
         events += a.size();
         generator.observe(a);

@@ -83,7 +83,7 @@ const ReferenceEngine::Book* ReferenceEngine::find_book(InstrumentId id) const {
     return nullptr;
 }
 
-std::size_t ReferenceEngine::live_orders() const {
+std::size_t ReferenceEngine::resting_orders() const {
     std::size_t count = 0;
     for (const Book& book : books_) {
         for (const Order& order : book.orders) {
@@ -91,10 +91,6 @@ std::size_t ReferenceEngine::live_orders() const {
         }
     }
     return count;
-}
-
-std::size_t ReferenceEngine::resting_orders() const {
-    return live_orders();
 }
 
 bool ReferenceEngine::is_live_anywhere(OrderId id) const {
@@ -106,6 +102,19 @@ bool ReferenceEngine::is_live_anywhere(OrderId id) const {
         }
     }
     return false;
+}
+
+// The index of the live order a cancel or replace names, if it rests in this book
+// under the command's account.
+std::optional<std::size_t> ReferenceEngine::find_order(const Book& book, const Command& c) const {
+    std::optional<std::size_t> found;
+    for (std::size_t i = 0; i < book.orders.size(); ++i) {
+        const Order& order = book.orders[i];
+        if (order.live && c.order_id != 0 && order.id == c.order_id && order.account == c.account) {
+            found = i;
+        }
+    }
+    return found;
 }
 
 // Indices of the live orders of one side, best first: the highest bid or the lowest
@@ -343,7 +352,7 @@ Reason ReferenceEngine::check_new_order(const Command& c, const Book& book) cons
     if (is_live_anywhere(c.order_id)) {
         return Reason::DuplicateOrderId;
     }
-    if (!immediate && live_orders() >= capacity_) {
+    if (!immediate && resting_orders() >= capacity_) {
         return Reason::OrderCapacityExhausted;
     }
     return Reason::None;
@@ -597,13 +606,7 @@ void ReferenceEngine::cancel(const Command& c) {
         reject(c, Reason::UnknownInstrument);
         return;
     }
-    std::optional<std::size_t> found;
-    for (std::size_t i = 0; i < book->orders.size(); ++i) {
-        const Order& order = book->orders[i];
-        if (order.live && c.order_id != 0 && order.id == c.order_id && order.account == c.account) {
-            found = i;
-        }
-    }
+    const std::optional<std::size_t> found = find_order(*book, c);
     if (!found.has_value()) {
         reject(c, Reason::UnknownOrder);
         return;
@@ -624,13 +627,7 @@ void ReferenceEngine::replace(const Command& c) {
         reject(c, Reason::UnknownInstrument);
         return;
     }
-    std::optional<std::size_t> found;
-    for (std::size_t i = 0; i < book->orders.size(); ++i) {
-        const Order& order = book->orders[i];
-        if (order.live && c.order_id != 0 && order.id == c.order_id && order.account == c.account) {
-            found = i;
-        }
-    }
+    const std::optional<std::size_t> found = find_order(*book, c);
     if (!found.has_value()) {
         reject(c, Reason::UnknownOrder);
         return;
@@ -829,11 +826,9 @@ void ReferenceEngine::operator_command(const Command& c) {
                 reject(c, Reason::PriceOutOfRange);
                 return;
             }
+            // Announced as a state change to the state the book is already in.
             book->reference = c.price;
-            Event& e = emit(EventType::StateChanged, book->spec.id);
-            e.aux = static_cast<std::uint8_t>(book->state);
-            e.price = c.price;
-            e.other_leaves = static_cast<Quantity>(c.type);
+            change_state(*book, book->state, c.type);
             return;
         }
         default:

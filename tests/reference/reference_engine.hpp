@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "cpx/matching/command.hpp"
@@ -86,8 +87,8 @@ class ReferenceEngine {
 
     Book* find_book(matching::InstrumentId id);
     const Book* find_book(matching::InstrumentId id) const;
-    std::size_t live_orders() const;
     bool is_live_anywhere(matching::OrderId id) const;
+    std::optional<std::size_t> find_order(const Book& book, const matching::Command& c) const;
     std::vector<std::size_t> in_priority(const Book& book, matching::Side side) const;
 
     void expire();
