@@ -1,0 +1,228 @@
+#pragma once
+// The exchange's state machine: accounts and their API keys, pre-trade risk, the
+// idempotency of client order ids, order-entry sessions, execution reports and the
+// matching engine behind them. One thread applies requests in sequence; the output
+// depends only on the requests (their timestamps included), so a journal of requests
+// replayed into a new Exchange rebuilds the same state and the same output.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cpx/exchange/client_id_index.hpp"
+#include "cpx/exchange/outbound.hpp"
+#include "cpx/exchange/payload.hpp"
+#include "cpx/exchange/report_log.hpp"
+#include "cpx/exchange/request.hpp"
+#include "cpx/exchange/status.hpp"
+#include "cpx/matching/detail/order_index.hpp"
+#include "cpx/matching/engine.hpp"
+
+namespace cpx::exchange {
+
+struct ExchangeConfig {
+    // Orders that can rest at once (the engine's pool).
+    std::uint32_t order_capacity = 1u << 20;
+    // Client order ids remembered per exchange for idempotency (the most recent ones).
+    std::uint32_t client_id_window = 1u << 21;
+    // Report records (reports and fills) kept per account for resume and duplicates.
+    std::uint32_t report_retention = 1u << 16;
+    // Limits of an account that does not set its own.
+    Quantity order_quantity_max_default = 1'000'000;
+    Price order_notional_max_fen_default = 100'000'000'000;  // 1 billion CNY
+    std::uint32_t orders_per_second_max_default = 100'000;
+    std::uint32_t sessions_max = 4096;
+    std::uint32_t accounts_max = 1u << 20;
+};
+
+// One provider's registered capacity for one (kind, hub, window).
+struct CapacityPosition {
+    std::uint32_t key = 0;
+    Quantity registered = 0;
+    Quantity offered = 0;  // open quantity of resting or incoming sell orders
+    Quantity sold = 0;
+};
+
+struct AccountState {
+    AccountSpec spec;
+    Price balance_fen = 0;    // deposits less what filled purchases cost
+    Price reserved_fen = 0;   // open buy quantity times its reservation price
+    Price unsettled_fen = 0;  // value of fills awaiting settlement
+    std::uint64_t report_seq = 0;
+    std::int64_t rate_tokens_milli = 0;
+    Timestamp rate_refill_ns = 0;
+    std::vector<CapacityPosition> capacity;
+    std::uint32_t live_head = kNoRecord;  // the account's live orders, a linked list
+    std::uint32_t live_orders = 0;
+    std::unique_ptr<ReportLog> reports;
+
+    static constexpr std::uint32_t kNoRecord = 0xFFFFFFFFu;
+};
+
+class Exchange {
+  public:
+    Exchange(const ExchangeConfig& config, OutboundSink& sink);
+    Exchange(const Exchange&) = delete;
+    Exchange& operator=(const Exchange&) = delete;
+    ~Exchange();
+
+    // Applies one request and delivers its output to the sink before returning.
+    void apply(const Request& request);
+
+    // Creates the first operator account with an API key, before any request: the
+    // bootstrap of an empty exchange. Returns its id.
+    AccountId bootstrap_operator(const std::string& name, const KeyHash& key_hash);
+
+    // Read-only views for tests and snapshots; not for the order path.
+    const matching::Engine& engine() const { return engine_; }
+    const AccountState* account(AccountId id) const;
+    std::uint32_t live_orders() const { return live_records_; }
+    std::uint64_t state_hash() const;
+
+  private:
+    // What the exchange knows of a live order beyond the engine's view: who placed it,
+    // through which session, with which client id, and what it holds (money for a buy,
+    // capacity for a sell).
+    struct OrderRecord {
+        OrderId id = 0;
+        AccountId account = 0;
+        InstrumentId instrument = 0;
+        SessionId session = 0;
+        Side side = Side::None;
+        bool live = false;
+        Price price = 0;          // limit price now (0 for a market order)
+        Price reserve_price = 0;  // what each open unit of a buy holds
+        Quantity quantity = 0;    // filled + open
+        Quantity leaves = 0;
+        Quantity filled = 0;
+        std::uint32_t capacity_key = 0;
+        std::uint32_t prev = AccountState::kNoRecord;
+        std::uint32_t next = AccountState::kNoRecord;
+        Timestamp ts_ns = 0;
+        ClientOrderId client_order_id;
+    };
+    struct Session {
+        AccountId account = 0;
+        bool cancel_on_disconnect = false;
+    };
+    struct EngineSink final : matching::EventSink {
+        explicit EngineSink(Exchange& exchange) : exchange_(exchange) {}
+        void publish(const matching::Event* events, std::size_t count) override;
+        Exchange& exchange_;
+    };
+    // The order command being applied: who asked, and the answer it is building.
+    struct Current {
+        RequestType type = RequestType::Tick;
+        AccountId account = 0;
+        Token token = 0;
+        SessionId session = 0;
+        ClientOrderId client_order_id;
+        std::uint32_t record = AccountState::kNoRecord;  // the incoming or named order
+        OrderId order_id = 0;
+        Code code = Code::None;
+        ExecType exec = ExecType::None;
+        bool removed = false;  // the order left the book during the command
+        Code removed_reason = Code::None;
+        std::uint32_t cancelled_count = 0;
+    };
+
+    // Request handlers.
+    void on_order_command(const Request& r);
+    void on_new_order(const Request& r, AccountState& account);
+    void on_cancel_or_replace(const Request& r, AccountState& account);
+    void on_mass_cancel(const Request& r, AccountState& account);
+    void on_logon(const Request& r);
+    void on_logoff(const Request& r);
+    void on_query(const Request& r);
+    void on_admin(const Request& r);
+    Code add_instrument(const Request& r);
+    Code set_trading_state(const Request& r);
+    Code create_account(const Request& r);
+    Code create_api_key(const Request& r);
+    Code credit_deposit(const Request& r);
+    Code set_accelerator_table(const Request& r);
+    Code register_capacity(const Request& r);
+
+    // Authentication and roles.
+    AccountState* authenticate(const KeyHash& key_hash);
+    AccountState* find_account(AccountId id);
+    AccountState* session_account(SessionId session);
+
+    // Pre-trade risk.
+    bool take_rate_token(AccountState& account, Timestamp now_ns);
+    Code check_new_order_risk(const Request& r, AccountState& account,
+                              const matching::InstrumentSpec& spec, Price& reserve_price,
+                              CapacityPosition*& position, bool& holds);
+    CapacityPosition* position_of(AccountState& account, std::uint32_t key);
+    std::uint32_t capacity_key(matching::InstrumentKind kind, const std::string& hub,
+                               Timestamp start_ns, Timestamp end_ns, bool create);
+
+    // Engine events.
+    void on_engine_events(const matching::Event* events, std::size_t count);
+    void on_trade(const matching::Event& e);
+    void apply_fill(OrderRecord& record, Price price, Quantity quantity);
+    void on_cancelled(const matching::Event& e);
+    void on_replaced(const matching::Event& e);
+    void publish_market(const matching::Event& e);
+
+    // Order records.
+    std::uint32_t allocate_record();
+    void release_record(std::uint32_t slot);
+    std::uint32_t record_of(OrderId id) const;
+    void release_open_interest(OrderRecord& record, Quantity quantity);
+
+    // Output.
+    Outbound report_of(const OrderRecord& record, ExecType exec, Code code) const;
+    void emit_report(AccountState& account, Outbound header, const Outbound* fills,
+                     std::size_t fill_count);
+    void answer_current();
+    void reject_command(const Request& r, AccountState& account, Code code);
+    void remember(AccountId account, const ClientOrderId& id, const Outbound& report);
+    void replay_first_answer(const Request& r, AccountState& account, const FirstAnswer& first);
+    void reply(Token token, Code code);
+    void deliver(const Outbound& out);
+    void log_and_deliver(AccountState& account, const Outbound& out);
+
+    ExchangeConfig config_;
+    OutboundSink& sink_;
+    EngineSink engine_sink_;
+    matching::Engine engine_;
+
+    std::vector<AccountState> accounts_;                       // index = account id; 0 is unused
+    std::unordered_map<std::string, AccountId> key_accounts_;  // key hash bytes -> account
+    struct Deposit {
+        AccountId account;
+        Price amount_fen;
+    };
+    std::unordered_map<std::string, Deposit> deposits_;
+    std::unordered_map<SessionId, Session> sessions_;
+    SessionId next_session_ = 1;
+
+    std::vector<OrderRecord> records_;
+    std::vector<std::uint32_t> free_records_;
+    std::uint32_t live_records_ = 0;
+    matching::detail::OrderIndex record_index_;
+    OrderId next_order_id_ = 1;
+    std::uint64_t next_trade_id_ = 1;
+    ClientIdIndex client_ids_;
+
+    struct CapacityKey {
+        matching::InstrumentKind kind;
+        std::string hub;
+        Timestamp start_ns;
+        Timestamp end_ns;
+    };
+    std::vector<CapacityKey> capacity_keys_;
+    std::unordered_map<InstrumentId, std::uint32_t> instrument_capacity_key_;
+
+    std::uint32_t accelerator_table_version_ = 0;
+    std::vector<AcceleratorModel> accelerator_table_;
+
+    Current current_;
+    std::vector<Outbound> taker_fills_;  // the incoming order's fills, this command
+    Timestamp now_ns_ = 0;
+};
+
+}  // namespace cpx::exchange

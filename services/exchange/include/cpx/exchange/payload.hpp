@@ -1,0 +1,115 @@
+#pragma once
+// The variable-size inputs and outputs of administration and queries. The caller owns a
+// Payload until the exchange answers its request; the exchange reads the inputs of the
+// request's type and fills the outputs. Not on the order path.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cpx/exchange/request.hpp"
+#include "cpx/matching/instrument.hpp"
+
+namespace cpx::exchange {
+
+enum class Role : std::uint8_t { None = 0, Provider = 1, Buyer = 2, Operator = 3, Regulator = 4 };
+
+struct AccountSpec {
+    AccountId id = 0;  // assigned by the exchange
+    std::string name;
+    Role role = Role::None;
+    std::string owner_group;
+    Quantity order_quantity_max = 0;  // 0 takes the exchange's default
+    Price order_notional_max_fen = 0;
+    std::uint32_t orders_per_second_max = 0;
+};
+
+struct AcceleratorModel {
+    std::string model;
+    std::int64_t milli_p_per_device = 0;
+    bool domestic = false;
+};
+
+struct CapacityRegistration {
+    matching::InstrumentKind kind = matching::InstrumentKind::ComputeCapacity;
+    std::string hub;
+    Timestamp window_start_ns = 0;
+    Timestamp window_end_ns = 0;
+    std::string accelerator_model;  // compute
+    std::uint32_t device_count = 0;
+    Quantity token_bundles = 0;  // token bundles
+    std::uint32_t green_power_bps = 0;
+};
+
+struct InstrumentView {
+    matching::InstrumentSpec spec;
+    matching::TradingState state = matching::TradingState::Closed;
+    Price reference_price = 0;
+};
+
+struct OpenOrderView {
+    OrderId order_id = 0;
+    ClientOrderId client_order_id;
+    InstrumentId instrument = 0;
+    Side side = Side::None;
+    Price price = 0;
+    Quantity quantity = 0;
+    Quantity leaves = 0;
+    Quantity filled = 0;
+    Timestamp ts_ns = 0;
+};
+
+struct FillView {
+    std::uint64_t trade_id = 0;
+    OrderId order_id = 0;
+    ClientOrderId client_order_id;
+    InstrumentId instrument = 0;
+    Side side = Side::None;
+    Price price = 0;
+    Quantity quantity = 0;
+    bool aggressor = false;
+    Timestamp ts_ns = 0;
+};
+
+struct CapacityView {
+    matching::InstrumentKind kind = matching::InstrumentKind::ComputeCapacity;
+    std::string hub;
+    Timestamp window_start_ns = 0;
+    Timestamp window_end_ns = 0;
+    Quantity registered = 0;
+    Quantity offered = 0;
+    Quantity sold = 0;
+};
+
+struct BalanceView {
+    AccountId account = 0;
+    Role role = Role::None;
+    Price balance_fen = 0;
+    Price reserved_fen = 0;
+    Price available_fen = 0;
+    Price unsettled_fen = 0;
+    std::vector<CapacityView> capacity;
+};
+
+struct Payload {
+    // Inputs.
+    matching::InstrumentSpec instrument;   // AddInstrument
+    AccountSpec account;                   // CreateAccount
+    KeyHash new_key_hash{};                // CreateApiKey (Request::account names the owner)
+    Price amount_fen = 0;                  // CreditDeposit
+    std::string deposit_id;                // CreditDeposit
+    std::vector<AcceleratorModel> models;  // SetAcceleratorTable
+    CapacityRegistration capacity;         // RegisterCapacity
+    // Outputs.
+    std::vector<InstrumentView> instruments;  // ListInstruments; AddInstrument and
+                                              // SetTradingState give the one instrument
+    std::vector<OpenOrderView> orders;
+    std::vector<FillView> fills;
+    BalanceView balance;
+    std::uint32_t table_version = 0;  // SetAcceleratorTable, RegisterCapacity
+    Quantity registered_units = 0;    // RegisterCapacity
+    Quantity total_units = 0;
+    bool duplicate = false;  // CreditDeposit with a deposit id seen before
+};
+
+}  // namespace cpx::exchange

@@ -1,0 +1,108 @@
+#pragma once
+// The input of the exchange's state machine. Every change to the exchange's state is a
+// Request applied in sequence on one thread; the same sequence of requests (their
+// ts_ns included) rebuilds the same state, which is what recovery by replay and the
+// audit rely on. A Request is a plain value that travels through a lock-free queue;
+// administration and queries, which are rare and carry variable-size data, point to a
+// Payload owned by the caller.
+
+#include <array>
+#include <cstdint>
+#include <type_traits>
+
+#include "cpx/matching/instrument.hpp"
+#include "cpx/matching/types.hpp"
+
+namespace cpx::exchange {
+
+using matching::AccountId;
+using matching::InstrumentId;
+using matching::OrderId;
+using matching::Price;
+using matching::Quantity;
+using matching::Side;
+using matching::Timestamp;
+
+// A client's id for one of its commands: 1 to 32 printable ASCII bytes.
+using ClientOrderId = matching::FixedText<32>;
+inline constexpr std::size_t kClientOrderIdBytesMax = 32;
+
+// SHA-256 of an API key. The exchange never sees or stores a key itself.
+using KeyHash = std::array<std::uint8_t, 32>;
+
+// A logged-on order-entry stream. 0 means "no session": a unary call.
+using SessionId = std::uint64_t;
+
+// Opaque to the exchange: names the call waiting for an answer, and comes back in it.
+using Token = std::uint64_t;
+
+struct Payload;
+
+enum class RequestType : std::uint8_t {
+    // Order entry, by an authenticated buyer or provider.
+    NewOrder = 1,
+    Cancel = 2,
+    Replace = 3,
+    MassCancel = 4,
+    // Order-entry streams.
+    Logon = 16,   // key_hash authenticates; the answer names a new session
+    Logoff = 17,  // the stream ended; cancels its orders if it asked for that
+    // Queries (change nothing).
+    ListInstruments = 32,
+    OpenOrders = 33,
+    Fills = 34,
+    Balances = 35,
+    // Administration, by an operator.
+    AddInstrument = 48,
+    SetTradingState = 49,
+    CreateAccount = 50,
+    CreateApiKey = 51,
+    CreditDeposit = 52,
+    SetAcceleratorTable = 53,
+    RegisterCapacity = 54,
+    // Advances time so that GTD orders expire and rate limits refill; no caller.
+    Tick = 64,
+};
+
+// What an operator does to an instrument's trading phase.
+enum class StateAction : std::uint8_t {
+    None = 0,
+    Halt = 1,
+    HaltAndCancel = 2,
+    Resume = 3,
+    StartAuction = 4,
+    FreezeAuction = 5,
+    EndAuction = 6,
+    Close = 7,
+    SetReference = 8,
+};
+
+struct Request {
+    RequestType type = RequestType::Tick;
+    Side side = Side::None;
+    matching::OrderType order_type = matching::OrderType::Limit;
+    matching::TimeInForce tif = matching::TimeInForce::GTC;
+    std::uint8_t flags = 0;  // matching::kFlagPostOnly | matching::kFlagAllOrNone
+    matching::SelfTradePrevention stp = matching::SelfTradePrevention::CancelIncoming;
+    StateAction action = StateAction::None;
+    bool cancel_on_disconnect = false;  // Logon
+    InstrumentId instrument = 0;        // 0 with MassCancel: every instrument
+    AccountId account = 0;              // the account a query or admin request names
+    Token token = 0;
+    Timestamp ts_ns = 0;    // set by the sequencer when it takes the request
+    SessionId session = 0;  // order entry on a stream; else the caller is key_hash
+    KeyHash key_hash{};
+    OrderId order_id = 0;  // the order a cancel or replace names (or orig_client_order_id)
+    Price price = 0;       // limit, protection limit, new price, reference price
+    Quantity quantity = 0;
+    Quantity min_quantity = 0;
+    Timestamp expiry_ns = 0;
+    std::uint64_t resume_after_seq = 0;  // Logon
+    ClientOrderId client_order_id;
+    ClientOrderId orig_client_order_id;
+    Payload* payload = nullptr;  // queries and administration
+};
+
+static_assert(std::is_trivially_copyable_v<Request>);
+
+}  // namespace cpx::exchange

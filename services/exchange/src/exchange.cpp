@@ -1,0 +1,276 @@
+#include "cpx/exchange/exchange.hpp"
+
+#include <cassert>
+#include <string>
+
+#include "cpx/matching/state_hash.hpp"
+
+namespace cpx::exchange {
+
+namespace {
+
+std::string key_string(const KeyHash& hash) {
+    return std::string(reinterpret_cast<const char*>(hash.data()), hash.size());
+}
+
+// The accelerator table an exchange starts with (version 1): published dense FP16
+// tensor peaks, in thousandths of a PFLOPS per device. Operators replace it with
+// SetAcceleratorTable; every registration records the version it was converted with.
+std::vector<AcceleratorModel> default_accelerators() {
+    return {
+        {"H100-SXM", 989, false},   {"H800-SXM", 989, false}, {"H20", 148, false},
+        {"A100", 312, false},       {"A800", 312, false},     {"L40S", 362, false},
+        {"ASCEND-910B", 320, true}, {"MLU370", 96, true},
+    };
+}
+
+}  // namespace
+
+Exchange::Exchange(const ExchangeConfig& config, OutboundSink& sink)
+    : config_(config),
+      sink_(sink),
+      engine_sink_(*this),
+      engine_(matching::EngineConfig{config.order_capacity}, engine_sink_),
+      record_index_(config.order_capacity + 1),
+      client_ids_(config.client_id_window) {
+    assert(config.order_capacity > 0);
+    accounts_.resize(1);  // account 0 is never assigned
+    // One record per order that can rest, and one for the incoming order of a command.
+    records_.resize(std::size_t{config.order_capacity} + 1);
+    free_records_.reserve(records_.size());
+    for (std::size_t i = records_.size(); i-- > 0;) {
+        free_records_.push_back(static_cast<std::uint32_t>(i));
+    }
+    taker_fills_.reserve(4096);
+    accelerator_table_ = default_accelerators();
+    accelerator_table_version_ = 1;
+}
+
+Exchange::~Exchange() = default;
+
+AccountId Exchange::bootstrap_operator(const std::string& name, const KeyHash& key_hash) {
+    assert(accounts_.size() == 1);
+    AccountState state;
+    state.spec.id = 1;
+    state.spec.name = name;
+    state.spec.role = Role::Operator;
+    state.reports = std::make_unique<ReportLog>(config_.report_retention);
+    accounts_.push_back(std::move(state));
+    key_accounts_[key_string(key_hash)] = 1;
+    return 1;
+}
+
+const AccountState* Exchange::account(AccountId id) const {
+    if (id == 0 || id >= accounts_.size()) {
+        return nullptr;
+    }
+    return &accounts_[id];
+}
+
+AccountState* Exchange::find_account(AccountId id) {
+    if (id == 0 || id >= accounts_.size()) {
+        return nullptr;
+    }
+    return &accounts_[id];
+}
+
+AccountState* Exchange::authenticate(const KeyHash& key_hash) {
+    const auto it = key_accounts_.find(key_string(key_hash));
+    return it == key_accounts_.end() ? nullptr : find_account(it->second);
+}
+
+AccountState* Exchange::session_account(SessionId session) {
+    const auto it = sessions_.find(session);
+    return it == sessions_.end() ? nullptr : find_account(it->second.account);
+}
+
+void Exchange::apply(const Request& r) {
+    // Time only moves forward, even if the sequencer's clock steps back.
+    if (r.ts_ns > now_ns_) {
+        now_ns_ = r.ts_ns;
+    }
+    switch (r.type) {
+        case RequestType::NewOrder:
+        case RequestType::Cancel:
+        case RequestType::Replace:
+        case RequestType::MassCancel:
+            on_order_command(r);
+            return;
+        case RequestType::Logon:
+            on_logon(r);
+            return;
+        case RequestType::Logoff:
+            on_logoff(r);
+            return;
+        case RequestType::ListInstruments:
+        case RequestType::OpenOrders:
+        case RequestType::Fills:
+        case RequestType::Balances:
+            on_query(r);
+            return;
+        case RequestType::AddInstrument:
+        case RequestType::SetTradingState:
+        case RequestType::CreateAccount:
+        case RequestType::CreateApiKey:
+        case RequestType::CreditDeposit:
+        case RequestType::SetAcceleratorTable:
+        case RequestType::RegisterCapacity:
+            on_admin(r);
+            return;
+        case RequestType::Tick: {
+            current_ = Current{};
+            current_.type = RequestType::Tick;
+            matching::Command tick;
+            tick.type = matching::CommandType::Tick;
+            tick.ts_ns = now_ns_;
+            engine_.apply(tick);
+            return;
+        }
+    }
+    reply(r.token, from_engine(matching::Reason::InvalidCommand));
+}
+
+void Exchange::on_logon(const Request& r) {
+    AccountState* account = authenticate(r.key_hash);
+    if (account == nullptr) {
+        reply(r.token, Code::Unauthenticated);
+        return;
+    }
+    if (account->spec.role != Role::Buyer && account->spec.role != Role::Provider) {
+        reply(r.token, Code::RoleNotAllowed);
+        return;
+    }
+    if (sessions_.size() >= config_.sessions_max) {
+        reply(r.token, Code::SessionLimitReached);
+        return;
+    }
+    const SessionId session = next_session_++;
+    sessions_[session] = Session{account->spec.id, r.cancel_on_disconnect};
+    Outbound ack;
+    ack.kind = OutKind::Reply;
+    ack.token = r.token;
+    ack.code = Code::None;
+    ack.account = account->spec.id;
+    ack.session = session;
+    ack.seq = account->report_seq;
+    ack.ts_ns = now_ns_;
+    deliver(ack);
+    // The reports the client missed, for this session alone, before any live one.
+    if (r.resume_after_seq > 0) {
+        const ReportLog& log = *account->reports;
+        for (std::size_t i = log.first_after(r.resume_after_seq); i < log.size(); ++i) {
+            Outbound copy = log.at(i);
+            copy.token = r.token;
+            copy.session = session;
+            copy.targeted = true;
+            deliver(copy);
+        }
+    }
+}
+
+void Exchange::on_logoff(const Request& r) {
+    const auto it = sessions_.find(r.session);
+    if (it == sessions_.end()) {
+        return;
+    }
+    const Session session = it->second;
+    sessions_.erase(it);
+    if (!session.cancel_on_disconnect) {
+        return;
+    }
+    AccountState& account = accounts_[session.account];
+    std::vector<std::pair<InstrumentId, OrderId>> orders;
+    for (std::uint32_t slot = account.live_head; slot != AccountState::kNoRecord;
+         slot = records_[slot].next) {
+        if (records_[slot].session == r.session) {
+            orders.emplace_back(records_[slot].instrument, records_[slot].id);
+        }
+    }
+    current_ = Current{};
+    current_.type = RequestType::Logoff;
+    for (const auto& [instrument, order_id] : orders) {
+        matching::Command cancel;
+        cancel.type = matching::CommandType::Cancel;
+        cancel.instrument = instrument;
+        cancel.order_id = order_id;
+        cancel.account = session.account;
+        cancel.ts_ns = now_ns_;
+        engine_.apply(cancel);
+    }
+}
+
+std::uint32_t Exchange::allocate_record() {
+    if (free_records_.empty()) {
+        return AccountState::kNoRecord;
+    }
+    const std::uint32_t slot = free_records_.back();
+    free_records_.pop_back();
+    ++live_records_;
+    return slot;
+}
+
+void Exchange::release_record(std::uint32_t slot) {
+    OrderRecord& record = records_[slot];
+    assert(record.id != 0);
+    AccountState& account = accounts_[record.account];
+    if (record.prev != AccountState::kNoRecord) {
+        records_[record.prev].next = record.next;
+    } else {
+        account.live_head = record.next;
+    }
+    if (record.next != AccountState::kNoRecord) {
+        records_[record.next].prev = record.prev;
+    }
+    --account.live_orders;
+    record_index_.erase(record.id);
+    record = OrderRecord{};
+    free_records_.push_back(slot);
+    --live_records_;
+}
+
+std::uint32_t Exchange::record_of(OrderId id) const {
+    if (id == 0) {
+        return AccountState::kNoRecord;
+    }
+    const std::uint32_t slot = record_index_.find(id);
+    return slot == matching::detail::OrderIndex::kMissing ? AccountState::kNoRecord : slot;
+}
+
+void Exchange::reply(Token token, Code code) {
+    Outbound out;
+    out.kind = OutKind::Reply;
+    out.token = token;
+    out.code = code;
+    out.ts_ns = now_ns_;
+    deliver(out);
+}
+
+void Exchange::deliver(const Outbound& out) {
+    sink_.deliver(out);
+}
+
+std::uint64_t Exchange::state_hash() const {
+    // The engine's books, then every account's money and report count: what a replay
+    // must reproduce.
+    matching::StateHasher h;
+    h.add(engine_.state_hash());
+    for (std::size_t id = 1; id < accounts_.size(); ++id) {
+        const AccountState& a = accounts_[id];
+        h.add(static_cast<std::uint64_t>(id));
+        h.add_signed(a.balance_fen);
+        h.add_signed(a.reserved_fen);
+        h.add_signed(a.unsettled_fen);
+        h.add(a.report_seq);
+        for (const CapacityPosition& p : a.capacity) {
+            h.add(p.key);
+            h.add_signed(p.registered);
+            h.add_signed(p.offered);
+            h.add_signed(p.sold);
+        }
+    }
+    h.add(next_order_id_);
+    h.add(next_trade_id_);
+    return h.value();
+}
+
+}  // namespace cpx::exchange
