@@ -104,6 +104,15 @@ Code Exchange::add_instrument(const Request& r) {
         spec.kind, std::string(spec.hub.view()), spec.window_start_ns, spec.window_end_ns, true);
     r.payload->instruments.push_back(
         InstrumentView{spec, *engine_.state(spec.id), *engine_.reference_price(spec.id)});
+    // Market data learns of the instrument from its first state.
+    Outbound listed;
+    listed.kind = OutKind::Market;
+    listed.market = MarketKind::State;
+    listed.instrument = spec.id;
+    listed.state = *engine_.state(spec.id);
+    listed.price = *engine_.reference_price(spec.id);
+    listed.ts_ns = now_ns_;
+    deliver(listed);
     return Code::None;
 }
 

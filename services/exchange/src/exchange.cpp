@@ -169,13 +169,17 @@ void Exchange::on_logon(const Request& r) {
 }
 
 void Exchange::on_logoff(const Request& r) {
+    // The stream's owner waits for this reply before it lets the stream go: after it,
+    // nothing names the stream any more.
     const auto it = sessions_.find(r.session);
     if (it == sessions_.end()) {
+        reply(r.token, Code::None);
         return;
     }
     const Session session = it->second;
     sessions_.erase(it);
     if (!session.cancel_on_disconnect) {
+        reply(r.token, Code::None);
         return;
     }
     AccountState& account = accounts_[session.account];
@@ -197,6 +201,8 @@ void Exchange::on_logoff(const Request& r) {
         cancel.ts_ns = now_ns_;
         engine_.apply(cancel);
     }
+    current_ = Current{};
+    reply(r.token, Code::None);
 }
 
 std::uint32_t Exchange::allocate_record() {
