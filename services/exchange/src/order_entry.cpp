@@ -39,12 +39,23 @@ void Exchange::on_order_command(const Request& r) {
             return;
         }
     }
+    // Orders whose expiry has passed leave before the command is judged, each with its
+    // own Expired report: what they held is free for the command, and a cancel or
+    // replace that names one is not taken for that order's own removal (which would
+    // swallow its expiry).
+    current_ = Current{};
+    matching::Command expire;
+    expire.type = matching::CommandType::Tick;
+    expire.ts_ns = now_ns_;
+    engine_.apply(expire);
+
     current_ = Current{};
     current_.type = r.type;
     current_.account = account->spec.id;
     current_.token = r.token;
     current_.session = r.session;
     current_.client_order_id = r.client_order_id;
+    current_.instrument = r.instrument;
     taker_fills_.clear();
 
     const Role role = account->spec.role;
@@ -52,7 +63,7 @@ void Exchange::on_order_command(const Request& r) {
         reject_command(r, *account, Code::RoleNotAllowed);
         return;
     }
-    if (!valid_client_order_id(r.client_order_id)) {
+    if (r.client_order_id_too_long || !valid_client_order_id(r.client_order_id)) {
         reject_command(r, *account, Code::InvalidClientOrderId);
         return;
     }
@@ -387,6 +398,7 @@ void Exchange::answer_current() {
     if (current_.type == RequestType::MassCancel) {
         header.kind = OutKind::MassCancelDone;
         header.account = current_.account;
+        header.instrument = current_.instrument;
         header.quantity = current_.cancelled_count;
         header.code = current_.code;
         header.exec = current_.code == Code::None ? ExecType::Cancelled : ExecType::Rejected;
@@ -407,6 +419,9 @@ void Exchange::answer_current() {
     // A fill of more than 65535 price levels in one command cannot be reported in one
     // report; the engine's bounded ladders keep far below that.
     emit_report(account, header, taker_fills_.data(), taker_fills_.size());
+    // emit_report numbered its own copy; the id must remember that number, or a retry
+    // could not find the logged answer and its fills.
+    header.seq = account.report_seq;
     remember(account.spec.id, current_.client_order_id, header);
     if (current_.record != AccountState::kNoRecord && !records_[current_.record].live) {
         release_record(current_.record);
@@ -431,6 +446,7 @@ void Exchange::reject_command(const Request& r, AccountState& account, Code code
     header.client_order_id = r.client_order_id;
     header.ts_ns = now_ns_;
     emit_report(account, header, nullptr, 0);
+    header.seq = account.report_seq;
     // A refusal for the moment (the rate limit) is not the order's answer for ever: the
     // client may retry the same id. An invalid id cannot be looked up again anyway.
     if (code != Code::RateLimited && code != Code::InvalidClientOrderId &&

@@ -119,6 +119,7 @@ class Exchange {
         Token token = 0;
         SessionId session = 0;
         ClientOrderId client_order_id;
+        InstrumentId instrument = 0;  // as requested (a mass cancel's answer names it)
         std::uint32_t record = AccountState::kNoRecord;  // the incoming or named order
         OrderId order_id = 0;
         Code code = Code::None;

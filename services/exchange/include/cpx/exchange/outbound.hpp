@@ -76,11 +76,16 @@ struct Outbound {
     // after a logon. Otherwise a Report goes to every stream of its account too.
     bool targeted = false;
     bool aggressor = false;
+    // Named padding, always zero: every byte of a record is a field, so that the same
+    // requests give the same output bytes (a journal or a replay can compare them).
+    std::uint8_t reserved0 = 0;
     Code code = Code::None;
     std::uint16_t fill_count = 0;
+    std::uint16_t reserved1 = 0;
     AccountId account = 0;
     InstrumentId instrument = 0;
     std::uint32_t order_count = 0;
+    std::uint32_t reserved2 = 0;
     Token token = 0;
     SessionId session = 0;
     std::uint64_t seq = 0;
@@ -95,6 +100,7 @@ struct Outbound {
 };
 
 static_assert(std::is_trivially_copyable_v<Outbound>);
+static_assert(std::has_unique_object_representations_v<Outbound>);
 
 // Where the exchange delivers its output. Called on the exchange's thread, in order.
 class OutboundSink {

@@ -86,8 +86,11 @@ struct Request {
     matching::SelfTradePrevention stp = matching::SelfTradePrevention::CancelIncoming;
     StateAction action = StateAction::None;
     bool cancel_on_disconnect = false;  // Logon
-    InstrumentId instrument = 0;        // 0 with MassCancel: every instrument
-    AccountId account = 0;              // the account a query or admin request names
+    // The client's id did not fit (over 32 bytes): refused as InvalidClientOrderId, with
+    // the first 32 bytes echoed so that the client can tell which command it was.
+    bool client_order_id_too_long = false;
+    InstrumentId instrument = 0;  // 0 with MassCancel: every instrument
+    AccountId account = 0;        // the account a query or admin request names
     Token token = 0;
     Timestamp ts_ns = 0;    // set by the sequencer when it takes the request
     SessionId session = 0;  // order entry on a stream; else the caller is key_hash

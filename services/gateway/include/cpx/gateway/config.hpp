@@ -1,0 +1,44 @@
+#pragma once
+// cpxd's configuration: defaults that work on loopback, then a file of "key = value"
+// lines, then CPXD_<KEY> environment variables, then --key=value flags, each source
+// overriding the ones before. docs/OPERATIONS.md lists the keys.
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "cpx/gateway/pipeline.hpp"
+#include "cpx/gateway/services.hpp"
+
+namespace cpx::gateway {
+
+struct ServerConfig {
+    std::string listen = "127.0.0.1:7070";  // gRPC; port 0 picks a free one
+    std::string ops_address = "127.0.0.1";  // HTTP /healthz /readyz /metrics
+    std::uint16_t ops_port = 7071;          // 0 picks a free one
+    // The operator's API key. Empty: cpxd makes one at start and writes it to
+    // operator_key_file (mode 0600) when that is set, else to its log.
+    std::string operator_key;
+    std::string operator_key_file;
+    // TLS, on when a certificate and key are given; with a client CA, clients may
+    // present certificates, and must when tls_require_client_cert is set.
+    std::string tls_cert_file;
+    std::string tls_key_file;
+    std::string tls_client_ca_file;
+    bool tls_require_client_cert = false;
+    std::uint32_t shutdown_grace_ms = 2'000;
+    // Lists a demo market and runs simulated providers and buyers through the API.
+    bool demo = false;
+    std::uint32_t demo_orders_per_second = 50;
+    PipelineConfig pipeline;
+    GatewayOptions gateway;
+};
+
+// Throws std::invalid_argument naming the key and source of a bad value or an unknown
+// key. `--help` is not handled here.
+ServerConfig load_config(int argc, const char* const* argv);
+
+// The keys, their meaning and default, for --help.
+std::string config_help();
+
+}  // namespace cpx::gateway

@@ -1,0 +1,123 @@
+#pragma once
+// The gRPC services of cpxd (API in proto/cpx/v1), on gRPC's callback API. Handlers run
+// on gRPC's threads: they authenticate, translate and submit requests to the pipeline,
+// and return at once; the dispatcher thread answers later through the Caller
+// interface.
+
+#include <cstdint>
+
+#include "cpx/gateway/metrics.hpp"
+#include "cpx/gateway/pipeline.hpp"
+#include "cpx/v1/account.grpc.pb.h"
+#include "cpx/v1/admin.grpc.pb.h"
+#include "cpx/v1/market_data.grpc.pb.h"
+#include "cpx/v1/orders.grpc.pb.h"
+
+namespace cpx::gateway {
+
+struct GatewayOptions {
+    // Heartbeat interval of an order-entry stream whose logon names none, and the range
+    // a logon may ask for. A stream that sends nothing for three intervals is ended.
+    std::uint32_t heartbeat_interval_ms_default = 5'000;
+    std::uint32_t heartbeat_interval_ms_min = 100;
+    std::uint32_t heartbeat_interval_ms_max = 60'000;
+    // Messages waiting to be written per order-entry stream; a stream whose client reads
+    // so slowly that they fill is ended (its reports stay available for a resume).
+    std::size_t session_write_slots = 256;
+    // Messages waiting per market-data stream; when they fill, messages are dropped and
+    // the client sees a gap in sequence numbers.
+    std::size_t market_write_slots = 256;
+    // Commands per stream message.
+    std::uint32_t batch_commands_max = 1'000;
+};
+
+struct GatewayContext {
+    Pipeline& pipeline;
+    GatewayOptions options;
+    GatewayMetrics& metrics;
+};
+
+class OrderEntryService final : public cpx::v1::OrderEntry::CallbackService {
+  public:
+    explicit OrderEntryService(GatewayContext& context) : context_(context) {}
+    grpc::ServerUnaryReactor* PlaceOrder(grpc::CallbackServerContext* context,
+                                         const cpx::v1::NewOrder* request,
+                                         cpx::v1::ExecutionReport* response) override;
+    grpc::ServerUnaryReactor* CancelOrder(grpc::CallbackServerContext* context,
+                                          const cpx::v1::CancelRequest* request,
+                                          cpx::v1::ExecutionReport* response) override;
+    grpc::ServerUnaryReactor* ReplaceOrder(grpc::CallbackServerContext* context,
+                                           const cpx::v1::ReplaceRequest* request,
+                                           cpx::v1::ExecutionReport* response) override;
+    grpc::ServerUnaryReactor* MassCancel(grpc::CallbackServerContext* context,
+                                         const cpx::v1::MassCancelRequest* request,
+                                         cpx::v1::MassCancelReport* response) override;
+    grpc::ServerBidiReactor<cpx::v1::ClientMessage, cpx::v1::ServerMessage>* Trade(
+        grpc::CallbackServerContext* context) override;
+
+  private:
+    GatewayContext& context_;
+};
+
+class MarketDataService final : public cpx::v1::MarketData::CallbackService {
+  public:
+    explicit MarketDataService(GatewayContext& context) : context_(context) {}
+    grpc::ServerWriteReactor<cpx::v1::DepthUpdate>* StreamDepth(
+        grpc::CallbackServerContext* context, const cpx::v1::DepthRequest* request) override;
+    grpc::ServerWriteReactor<cpx::v1::TradeTick>* StreamTrades(
+        grpc::CallbackServerContext* context, const cpx::v1::TradesRequest* request) override;
+
+  private:
+    GatewayContext& context_;
+};
+
+class AccountQueryService final : public cpx::v1::AccountQuery::CallbackService {
+  public:
+    explicit AccountQueryService(GatewayContext& context) : context_(context) {}
+    grpc::ServerUnaryReactor* ListInstruments(grpc::CallbackServerContext* context,
+                                              const cpx::v1::ListInstrumentsRequest* request,
+                                              cpx::v1::ListInstrumentsResponse* response) override;
+    grpc::ServerUnaryReactor* GetOpenOrders(grpc::CallbackServerContext* context,
+                                            const cpx::v1::AccountRequest* request,
+                                            cpx::v1::OpenOrdersResponse* response) override;
+    grpc::ServerUnaryReactor* GetFills(grpc::CallbackServerContext* context,
+                                       const cpx::v1::AccountRequest* request,
+                                       cpx::v1::FillsResponse* response) override;
+    grpc::ServerUnaryReactor* GetBalances(grpc::CallbackServerContext* context,
+                                          const cpx::v1::AccountRequest* request,
+                                          cpx::v1::BalancesResponse* response) override;
+
+  private:
+    GatewayContext& context_;
+};
+
+class AdminService final : public cpx::v1::Admin::CallbackService {
+  public:
+    explicit AdminService(GatewayContext& context) : context_(context) {}
+    grpc::ServerUnaryReactor* AddInstrument(grpc::CallbackServerContext* context,
+                                            const cpx::v1::AddInstrumentRequest* request,
+                                            cpx::v1::Instrument* response) override;
+    grpc::ServerUnaryReactor* SetTradingState(grpc::CallbackServerContext* context,
+                                              const cpx::v1::SetTradingStateRequest* request,
+                                              cpx::v1::Instrument* response) override;
+    grpc::ServerUnaryReactor* CreateAccount(grpc::CallbackServerContext* context,
+                                            const cpx::v1::CreateAccountRequest* request,
+                                            cpx::v1::Account* response) override;
+    grpc::ServerUnaryReactor* CreateApiKey(grpc::CallbackServerContext* context,
+                                           const cpx::v1::CreateApiKeyRequest* request,
+                                           cpx::v1::CreateApiKeyResponse* response) override;
+    grpc::ServerUnaryReactor* CreditDeposit(grpc::CallbackServerContext* context,
+                                            const cpx::v1::CreditDepositRequest* request,
+                                            cpx::v1::CreditDepositResponse* response) override;
+    grpc::ServerUnaryReactor* SetAcceleratorTable(
+        grpc::CallbackServerContext* context, const cpx::v1::SetAcceleratorTableRequest* request,
+        cpx::v1::AcceleratorTable* response) override;
+    grpc::ServerUnaryReactor* RegisterCapacity(
+        grpc::CallbackServerContext* context, const cpx::v1::RegisterCapacityRequest* request,
+        cpx::v1::RegisterCapacityResponse* response) override;
+
+  private:
+    GatewayContext& context_;
+};
+
+}  // namespace cpx::gateway

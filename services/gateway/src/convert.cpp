@@ -1,0 +1,358 @@
+#include "cpx/gateway/convert.hpp"
+
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
+namespace cpx::gateway {
+
+using exchange::Code;
+using exchange::Outbound;
+
+namespace {
+
+bool to_client_id(const std::string& in, exchange::ClientOrderId& out, std::string& error) {
+    if (in.size() > exchange::kClientOrderIdBytesMax) {
+        error = "client_order_id is longer than 32 bytes";
+        return false;
+    }
+    out = exchange::ClientOrderId::from(in);
+    return true;
+}
+
+matching::Side from_proto(cpx::v1::Side side) {
+    switch (side) {
+        case cpx::v1::SIDE_BUY:
+            return matching::Side::Buy;
+        case cpx::v1::SIDE_SELL:
+            return matching::Side::Sell;
+        default:
+            return matching::Side::None;
+    }
+}
+
+cpx::v1::OrderStatus to_proto(exchange::OrderStatus status) {
+    switch (status) {
+        case exchange::OrderStatus::New:
+            return cpx::v1::ORDER_STATUS_NEW;
+        case exchange::OrderStatus::PartiallyFilled:
+            return cpx::v1::ORDER_STATUS_PARTIALLY_FILLED;
+        case exchange::OrderStatus::Filled:
+            return cpx::v1::ORDER_STATUS_FILLED;
+        case exchange::OrderStatus::Cancelled:
+            return cpx::v1::ORDER_STATUS_CANCELLED;
+        case exchange::OrderStatus::Rejected:
+            return cpx::v1::ORDER_STATUS_REJECTED;
+        case exchange::OrderStatus::Expired:
+            return cpx::v1::ORDER_STATUS_EXPIRED;
+        case exchange::OrderStatus::None:
+            break;
+    }
+    return cpx::v1::ORDER_STATUS_UNSPECIFIED;
+}
+
+cpx::v1::ExecType to_proto(exchange::ExecType exec) {
+    switch (exec) {
+        case exchange::ExecType::New:
+            return cpx::v1::EXEC_TYPE_NEW;
+        case exchange::ExecType::Trade:
+            return cpx::v1::EXEC_TYPE_TRADE;
+        case exchange::ExecType::Cancelled:
+            return cpx::v1::EXEC_TYPE_CANCELLED;
+        case exchange::ExecType::Replaced:
+            return cpx::v1::EXEC_TYPE_REPLACED;
+        case exchange::ExecType::Rejected:
+            return cpx::v1::EXEC_TYPE_REJECTED;
+        case exchange::ExecType::Expired:
+            return cpx::v1::EXEC_TYPE_EXPIRED;
+        case exchange::ExecType::None:
+            break;
+    }
+    return cpx::v1::EXEC_TYPE_UNSPECIFIED;
+}
+
+// An enum value outside the engine's range reaches it as such and is refused there.
+constexpr std::uint8_t kInvalidEnum = 0xFF;
+
+}  // namespace
+
+cpx::v1::Side to_proto(matching::Side side) {
+    switch (side) {
+        case matching::Side::Buy:
+            return cpx::v1::SIDE_BUY;
+        case matching::Side::Sell:
+            return cpx::v1::SIDE_SELL;
+        case matching::Side::None:
+            break;
+    }
+    return cpx::v1::SIDE_UNSPECIFIED;
+}
+
+cpx::v1::TradingState to_proto(matching::TradingState state) {
+    return static_cast<cpx::v1::TradingState>(static_cast<int>(state));
+}
+
+cpx::v1::Role to_proto(exchange::Role role) {
+    return static_cast<cpx::v1::Role>(static_cast<int>(role));
+}
+
+exchange::Role from_proto(cpx::v1::Role role) {
+    if (role < cpx::v1::ROLE_PROVIDER || role > cpx::v1::ROLE_REGULATOR) {
+        return exchange::Role::None;
+    }
+    return static_cast<exchange::Role>(role);
+}
+
+cpx::v1::InstrumentKind to_proto(matching::InstrumentKind kind) {
+    return kind == matching::InstrumentKind::TokenBundle ? cpx::v1::INSTRUMENT_KIND_TOKEN_BUNDLE
+                                                         : cpx::v1::INSTRUMENT_KIND_COMPUTE;
+}
+
+bool to_request(const cpx::v1::NewOrder& in, exchange::Request& out, std::string& error) {
+    out.type = exchange::RequestType::NewOrder;
+    if (!to_client_id(in.client_order_id(), out.client_order_id, error)) {
+        return false;
+    }
+    out.instrument = in.instrument_id();
+    out.side = from_proto(in.side());
+    switch (in.order_type()) {
+        case cpx::v1::ORDER_TYPE_LIMIT:
+            out.order_type = matching::OrderType::Limit;
+            break;
+        case cpx::v1::ORDER_TYPE_MARKET:
+            out.order_type = matching::OrderType::Market;
+            break;
+        default:
+            out.order_type = static_cast<matching::OrderType>(kInvalidEnum);
+    }
+    switch (in.time_in_force()) {
+        case cpx::v1::TIME_IN_FORCE_UNSPECIFIED:
+            out.tif = out.order_type == matching::OrderType::Market ? matching::TimeInForce::IOC
+                                                                    : matching::TimeInForce::GTC;
+            break;
+        case cpx::v1::TIME_IN_FORCE_GTC:
+            out.tif = matching::TimeInForce::GTC;
+            break;
+        case cpx::v1::TIME_IN_FORCE_GTD:
+            out.tif = matching::TimeInForce::GTD;
+            break;
+        case cpx::v1::TIME_IN_FORCE_IOC:
+            out.tif = matching::TimeInForce::IOC;
+            break;
+        case cpx::v1::TIME_IN_FORCE_FOK:
+            out.tif = matching::TimeInForce::FOK;
+            break;
+        default:
+            out.tif = static_cast<matching::TimeInForce>(kInvalidEnum);
+    }
+    switch (in.self_trade_prevention()) {
+        case cpx::v1::SELF_TRADE_PREVENTION_UNSPECIFIED:
+        case cpx::v1::SELF_TRADE_PREVENTION_CANCEL_INCOMING:
+            out.stp = matching::SelfTradePrevention::CancelIncoming;
+            break;
+        case cpx::v1::SELF_TRADE_PREVENTION_CANCEL_RESTING:
+            out.stp = matching::SelfTradePrevention::CancelResting;
+            break;
+        case cpx::v1::SELF_TRADE_PREVENTION_CANCEL_BOTH:
+            out.stp = matching::SelfTradePrevention::CancelBoth;
+            break;
+        default:
+            out.stp = static_cast<matching::SelfTradePrevention>(kInvalidEnum);
+    }
+    out.flags = static_cast<std::uint8_t>((in.post_only() ? matching::kFlagPostOnly : 0) |
+                                          (in.all_or_none() ? matching::kFlagAllOrNone : 0));
+    out.price = in.price_fen();
+    out.quantity = in.quantity();
+    out.min_quantity = in.min_quantity();
+    out.expiry_ns = in.expiry_ns();
+    return true;
+}
+
+bool to_request(const cpx::v1::CancelRequest& in, exchange::Request& out, std::string& error) {
+    out.type = exchange::RequestType::Cancel;
+    out.instrument = in.instrument_id();
+    out.order_id = in.order_id();
+    return to_client_id(in.client_order_id(), out.client_order_id, error) &&
+           to_client_id(in.orig_client_order_id(), out.orig_client_order_id, error);
+}
+
+bool to_request(const cpx::v1::ReplaceRequest& in, exchange::Request& out, std::string& error) {
+    out.type = exchange::RequestType::Replace;
+    out.instrument = in.instrument_id();
+    out.order_id = in.order_id();
+    out.price = in.price_fen();
+    out.quantity = in.quantity();
+    return to_client_id(in.client_order_id(), out.client_order_id, error) &&
+           to_client_id(in.orig_client_order_id(), out.orig_client_order_id, error);
+}
+
+bool to_request(const cpx::v1::MassCancelRequest& in, exchange::Request& out, std::string& error) {
+    out.type = exchange::RequestType::MassCancel;
+    out.instrument = in.instrument_id();
+    return to_client_id(in.client_order_id(), out.client_order_id, error);
+}
+
+void to_proto(const Outbound& h, const Outbound* fills, std::size_t fill_count,
+              cpx::v1::ExecutionReport& out) {
+    out.set_session_seq(h.seq);
+    out.set_client_order_id(std::string(h.client_order_id.view()));
+    out.set_order_id(h.order_id);
+    out.set_instrument_id(h.instrument);
+    out.set_side(to_proto(h.side));
+    out.set_exec_type(to_proto(h.exec));
+    out.set_status(to_proto(h.status));
+    out.set_price_fen(h.price);
+    out.set_quantity(h.quantity);
+    out.set_leaves_quantity(h.leaves);
+    out.set_filled_quantity(h.filled);
+    out.set_ts_ns(h.ts_ns);
+    out.set_duplicate(h.duplicate);
+    if (h.code != Code::None) {
+        out.set_reason(std::string(exchange::code_name(h.code)));
+        out.set_status_code(static_cast<int>(exchange::status_of(h.code)));
+    }
+    for (std::size_t i = 0; i < fill_count; ++i) {
+        cpx::v1::Fill* f = out.add_fills();
+        f->set_trade_id(fills[i].trade_id);
+        f->set_price_fen(fills[i].price);
+        f->set_quantity(fills[i].quantity);
+        f->set_aggressor(fills[i].aggressor);
+        f->set_ts_ns(fills[i].ts_ns);
+    }
+}
+
+void to_proto(const Outbound& h, cpx::v1::MassCancelReport& out) {
+    out.set_session_seq(h.seq);
+    out.set_client_order_id(std::string(h.client_order_id.view()));
+    out.set_instrument_id(h.instrument);
+    out.set_cancelled_count(static_cast<std::uint32_t>(h.quantity));
+    if (h.code != Code::None) {
+        out.set_reason(std::string(exchange::code_name(h.code)));
+    }
+}
+
+void to_proto(const exchange::InstrumentView& in, cpx::v1::Instrument& out) {
+    const matching::InstrumentSpec& s = in.spec;
+    out.set_instrument_id(s.id);
+    out.set_symbol(std::string(s.symbol.view()));
+    out.set_kind(to_proto(s.kind));
+    out.set_hub(std::string(s.hub.view()));
+    out.set_unit(std::string(s.unit.view()));
+    out.set_window_start_ns(s.window_start_ns);
+    out.set_window_end_ns(s.window_end_ns);
+    out.set_tick_size_fen(s.tick_size);
+    out.set_lot_size(s.lot_size);
+    out.set_quantity_min(s.quantity_min);
+    out.set_quantity_max(s.quantity_max);
+    out.set_price_min_fen(s.price_min);
+    out.set_price_max_fen(s.price_max);
+    out.set_band_bps(s.band_bps);
+    out.set_reference_price_fen(in.reference_price);
+    out.set_market_protection_ticks(s.market_protection_ticks);
+    out.set_state(to_proto(in.state));
+}
+
+bool from_proto(const cpx::v1::Instrument& in, matching::InstrumentSpec& out, std::string& error) {
+    if (in.symbol().size() > 32 || in.hub().size() > 16 || in.unit().size() > 16) {
+        error = "symbol (32 bytes), hub (16) or unit (16) too long";
+        return false;
+    }
+    if (in.kind() != cpx::v1::INSTRUMENT_KIND_COMPUTE &&
+        in.kind() != cpx::v1::INSTRUMENT_KIND_TOKEN_BUNDLE) {
+        error = "kind must be INSTRUMENT_KIND_COMPUTE or INSTRUMENT_KIND_TOKEN_BUNDLE";
+        return false;
+    }
+    if (in.state() < cpx::v1::TRADING_STATE_CLOSED || in.state() > cpx::v1::TRADING_STATE_HALTED) {
+        error = "unknown trading state";
+        return false;
+    }
+    out.id = in.instrument_id();
+    out.symbol = matching::FixedText<32>::from(in.symbol());
+    out.kind = in.kind() == cpx::v1::INSTRUMENT_KIND_TOKEN_BUNDLE
+                   ? matching::InstrumentKind::TokenBundle
+                   : matching::InstrumentKind::ComputeCapacity;
+    out.hub = matching::FixedText<16>::from(in.hub());
+    out.unit = matching::FixedText<16>::from(in.unit());
+    out.window_start_ns = in.window_start_ns();
+    out.window_end_ns = in.window_end_ns();
+    out.tick_size = in.tick_size_fen();
+    out.lot_size = in.lot_size();
+    out.quantity_min = in.quantity_min();
+    out.quantity_max = in.quantity_max();
+    out.price_min = in.price_min_fen();
+    out.price_max = in.price_max_fen();
+    out.band_bps = in.band_bps();
+    out.reference_price = in.reference_price_fen();
+    out.market_protection_ticks = in.market_protection_ticks();
+    out.initial_state = static_cast<matching::TradingState>(in.state());
+    return true;
+}
+
+void to_proto(const exchange::AccountSpec& in, cpx::v1::Account& out) {
+    out.set_account_id(in.id);
+    out.set_name(in.name);
+    out.set_role(to_proto(in.role));
+    out.set_owner_group(in.owner_group);
+    out.set_order_quantity_max(in.order_quantity_max);
+    out.set_order_notional_max_fen(in.order_notional_max_fen);
+    out.set_orders_per_second_max(in.orders_per_second_max);
+}
+
+void from_proto(const cpx::v1::Account& in, exchange::AccountSpec& out) {
+    out.name = in.name();
+    out.role = from_proto(in.role());
+    out.owner_group = in.owner_group();
+    out.order_quantity_max = in.order_quantity_max();
+    out.order_notional_max_fen = in.order_notional_max_fen();
+    out.orders_per_second_max = in.orders_per_second_max();
+}
+
+void to_proto(const exchange::BalanceView& in, cpx::v1::BalancesResponse& out) {
+    out.set_account_id(in.account);
+    out.set_role(to_proto(in.role));
+    out.set_balance_fen(in.balance_fen);
+    out.set_reserved_fen(in.reserved_fen);
+    out.set_available_fen(in.available_fen);
+    out.set_unsettled_fen(in.unsettled_fen);
+    for (const exchange::CapacityView& c : in.capacity) {
+        cpx::v1::CapacityPosition* p = out.add_capacity();
+        p->set_hub(c.hub);
+        p->set_kind(to_proto(c.kind));
+        p->set_window_start_ns(c.window_start_ns);
+        p->set_window_end_ns(c.window_end_ns);
+        p->set_registered(c.registered);
+        p->set_offered(c.offered);
+        p->set_sold(c.sold);
+    }
+}
+
+namespace {
+
+grpc::Status rich_status(grpc::StatusCode code, std::string_view reason, std::string_view message) {
+    google::rpc::ErrorInfo info;
+    info.set_reason(std::string(reason));
+    info.set_domain("cpx.exchange");
+    google::rpc::Status status;
+    status.set_code(static_cast<int>(code));
+    status.set_message(std::string(message));
+    status.add_details()->PackFrom(info);
+    return grpc::Status(code, std::string(message), status.SerializeAsString());
+}
+
+}  // namespace
+
+grpc::Status error_status(Code code, std::string_view message) {
+    const auto grpc_code =
+        static_cast<grpc::StatusCode>(static_cast<int>(exchange::status_of(code)));
+    std::string text(message);
+    if (text.empty()) {
+        text = std::string(exchange::code_name(code));
+    }
+    return rich_status(grpc_code == grpc::StatusCode::OK ? grpc::StatusCode::INTERNAL : grpc_code,
+                       exchange::code_name(code), text);
+}
+
+grpc::Status invalid_argument(std::string_view reason, std::string_view message) {
+    return rich_status(grpc::StatusCode::INVALID_ARGUMENT, reason, message);
+}
+
+}  // namespace cpx::gateway

@@ -1,0 +1,70 @@
+#include "cpx/gateway/metrics.hpp"
+
+#include <string>
+
+#include "cpx/gateway/pipeline.hpp"
+
+namespace cpx::gateway {
+
+namespace {
+
+std::vector<std::int64_t> latency_buckets_ns() {
+    // 1-2-5 steps from 10 µs to 1 s: the range an order call's latency can take.
+    std::vector<std::int64_t> bounds;
+    for (std::int64_t decade = 10'000; decade <= 1'000'000'000; decade *= 10) {
+        bounds.push_back(decade);
+        if (decade < 1'000'000'000) {
+            bounds.push_back(decade * 2);
+            bounds.push_back(decade * 5);
+        }
+    }
+    return bounds;
+}
+
+}  // namespace
+
+GatewayMetrics::GatewayMetrics(ops::Registry& registry)
+    : commands_in(registry.register_counter("cpx_commands_total",
+                                            "Order commands received (unary and stream).")),
+      acknowledgements(registry.register_counter(
+          "cpx_acknowledgements_total", "Order commands answered with an accepted report.")),
+      queue_full(registry.register_counter(
+          "cpx_queue_full_total", "Unary calls refused because the request queue was full.")),
+      unauthenticated(
+          registry.register_counter("cpx_unauthenticated_total", "Calls without an API key.")),
+      streams_opened(
+          registry.register_counter("cpx_streams_opened_total", "Order-entry streams opened.")),
+      streams_closed(
+          registry.register_counter("cpx_streams_closed_total", "Order-entry streams closed.")),
+      trades(registry.register_counter("cpx_trades_total", "Trades executed.")),
+      order_latency_ns(registry.register_histogram(
+          "cpx_order_latency_ns", "Unary order calls, from receipt to answer, in nanoseconds.",
+          latency_buckets_ns())) {
+    ops::Counter& other = registry.register_counter(
+        "cpx_rejects_total", "Commands refused, by reason.", {{"reason", "OTHER"}});
+    rejects_by_code.fill(&other);
+    for (std::size_t value = 1; value < rejects_by_code.size(); ++value) {
+        const auto code = static_cast<exchange::Code>(value);
+        const std::string_view name = exchange::code_name(code);
+        if (name == "UNKNOWN_REASON" || name == "UNKNOWN_CODE" ||
+            exchange::status_of(code) == exchange::StatusCode::Ok) {
+            continue;
+        }
+        rejects_by_code[value] = &registry.register_counter(
+            "cpx_rejects_total", "Commands refused, by reason.", {{"reason", std::string(name)}});
+    }
+}
+
+void GatewayMetrics::watch(ops::Registry& registry, const Pipeline& pipeline) {
+    registry.register_callback_gauge(
+        "cpx_queue_depth", "Records waiting in a queue of the order path.", {{"queue", "requests"}},
+        [&pipeline] { return static_cast<std::int64_t>(pipeline.request_queue_depth()); });
+    registry.register_callback_gauge(
+        "cpx_queue_depth", "Records waiting in a queue of the order path.", {{"queue", "outbound"}},
+        [&pipeline] { return static_cast<std::int64_t>(pipeline.outbound_queue_depth()); });
+    registry.register_callback_gauge(
+        "cpx_requests_applied", "Requests the exchange has applied since start.", {},
+        [&pipeline] { return static_cast<std::int64_t>(pipeline.requests_applied()); });
+}
+
+}  // namespace cpx::gateway

@@ -1,0 +1,251 @@
+#include "trade_stream.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "cpx/gateway/auth.hpp"
+#include "cpx/gateway/convert.hpp"
+
+namespace cpx::gateway {
+
+using exchange::Outbound;
+
+TradeStream::TradeStream(GatewayContext& gateway, grpc::CallbackServerContext* context)
+    : gateway_(gateway),
+      context_(context),
+      ring_(
+          gateway.options.session_write_slots,
+          [this](const cpx::v1::ServerMessage* message) { StartWrite(message); },
+          [this](const grpc::Status& status) { Finish(status); }),
+      last_read_ns_(now_ns()) {
+    StartRead(&in_);
+}
+
+std::int64_t TradeStream::now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+void TradeStream::OnReadDone(bool ok) {
+    if (!ok) {
+        begin_close(grpc::Status(grpc::StatusCode::CANCELLED, "the client ended the stream"));
+        return;
+    }
+    last_read_ns_.store(now_ns(), std::memory_order_relaxed);
+    const Phase phase = phase_.load(std::memory_order_acquire);
+    switch (in_.message_case()) {
+        case cpx::v1::ClientMessage::kLogon:
+            if (phase != Phase::AwaitingLogon) {
+                begin_close(invalid_argument("PROTOCOL_VIOLATION", "a stream logs on once"));
+                return;
+            }
+            on_logon(in_.logon());
+            return;  // the next read starts when the logon is answered
+        case cpx::v1::ClientMessage::kBatch:
+            if (phase != Phase::Active) {
+                begin_close(
+                    invalid_argument("PROTOCOL_VIOLATION", "the first message must be a logon"));
+                return;
+            }
+            if (static_cast<std::uint32_t>(in_.batch().commands_size()) >
+                gateway_.options.batch_commands_max) {
+                begin_close(invalid_argument(
+                    "BATCH_TOO_LARGE", "a message carries at most " +
+                                           std::to_string(gateway_.options.batch_commands_max) +
+                                           " commands"));
+                return;
+            }
+            on_batch(in_.batch());
+            break;
+        case cpx::v1::ClientMessage::kHeartbeat:
+            if (phase != Phase::Active) {
+                begin_close(
+                    invalid_argument("PROTOCOL_VIOLATION", "the first message must be a logon"));
+                return;
+            }
+            break;
+        case cpx::v1::ClientMessage::MESSAGE_NOT_SET:
+            begin_close(invalid_argument("PROTOCOL_VIOLATION", "empty client message"));
+            return;
+    }
+    StartRead(&in_);
+}
+
+void TradeStream::on_logon(const cpx::v1::Logon& logon) {
+    const std::optional<exchange::KeyHash> key = caller_key_hash(*context_);
+    if (!key) {
+        gateway_.metrics.unauthenticated.add();
+        begin_close(error_status(exchange::Code::Unauthenticated, "missing x-api-key"));
+        return;
+    }
+    const GatewayOptions& o = gateway_.options;
+    heartbeat_interval_ms_ =
+        logon.heartbeat_interval_ms() == 0
+            ? o.heartbeat_interval_ms_default
+            : std::clamp(logon.heartbeat_interval_ms(), o.heartbeat_interval_ms_min,
+                         o.heartbeat_interval_ms_max);
+    exchange::Request request;
+    request.type = exchange::RequestType::Logon;
+    request.key_hash = *key;
+    request.cancel_on_disconnect = logon.cancel_on_disconnect();
+    request.resume_after_seq = logon.resume_after_seq();
+    request.token = token_of(this);
+    phase_.store(Phase::LoggingOn, std::memory_order_release);
+    gateway_.pipeline.submit(request);
+}
+
+void TradeStream::on_batch(const cpx::v1::CommandBatch& batch) {
+    const exchange::SessionId session = session_.load(std::memory_order_acquire);
+    for (const cpx::v1::OrderCommand& command : batch.commands()) {
+        exchange::Request request;
+        std::string error;
+        bool translated = true;
+        switch (command.command_case()) {
+            case cpx::v1::OrderCommand::kNewOrder:
+                translated = to_request(command.new_order(), request, error);
+                break;
+            case cpx::v1::OrderCommand::kCancel:
+                translated = to_request(command.cancel(), request, error);
+                break;
+            case cpx::v1::OrderCommand::kReplace:
+                translated = to_request(command.replace(), request, error);
+                break;
+            case cpx::v1::OrderCommand::kMassCancel:
+                translated = to_request(command.mass_cancel(), request, error);
+                break;
+            case cpx::v1::OrderCommand::COMMAND_NOT_SET:
+                // Refused by the exchange like any unusable command, in sequence.
+                request.type = exchange::RequestType::NewOrder;
+                request.side = matching::Side::None;
+                break;
+        }
+        // A command that cannot be carried is still answered in sequence, as a refusal.
+        request.client_order_id_too_long = !translated;
+        request.session = session;
+        request.token = token_of(this);
+        gateway_.metrics.commands_in.add();
+        // A stream is not refused for a full queue: the reading thread waits, and gRPC's
+        // flow control slows the client down.
+        gateway_.pipeline.submit(request);
+    }
+}
+
+void TradeStream::begin_close(const grpc::Status& status) {
+    if (closing_.exchange(true, std::memory_order_acq_rel)) {
+        return;
+    }
+    // Read by the dispatcher thread after the logoff's reply, which the queues order
+    // after this write.
+    close_status_ = status;
+    exchange::Request request;
+    request.type = exchange::RequestType::Logoff;
+    request.session = session_.load(std::memory_order_acquire);
+    request.token = token_of(this);
+    gateway_.pipeline.submit(request);
+}
+
+void TradeStream::on_reply(const Outbound& reply) {
+    if (closing_.load(std::memory_order_acquire)) {
+        // The logoff is done: nothing will name this stream again.
+        if (registered_) {
+            gateway_.pipeline.dispatcher().unregister_session(this);
+            registered_ = false;
+        }
+        gateway_.metrics.streams_closed.add();
+        ring_.finish(close_status_);
+        return;
+    }
+    if (phase_.load(std::memory_order_acquire) == Phase::LoggingOn) {
+        if (reply.code != exchange::Code::None) {
+            begin_close(error_status(reply.code, "logon refused"));
+            return;
+        }
+        account_ = reply.account;
+        session_.store(reply.session, std::memory_order_release);
+        gateway_.pipeline.dispatcher().register_session(this);
+        registered_ = true;
+        cpx::v1::ServerMessage* message = ring_.producing();
+        if (message != nullptr) {
+            cpx::v1::LogonAck* ack = message->mutable_logon_ack();
+            ack->set_account_id(reply.account);
+            ack->set_session_id(reply.session);
+            ack->set_last_seq(reply.seq);
+            ack->set_heartbeat_interval_ms(heartbeat_interval_ms_);
+            ring_.publish();
+            last_write_ns_ = now_ns();
+        }
+        phase_.store(Phase::Active, std::memory_order_release);
+        StartRead(&in_);
+        return;
+    }
+    // A refusal the exchange could not sequence as a report; it does not happen to a
+    // logged-on stream, and is not worth ending one for.
+}
+
+void TradeStream::on_report(const Outbound& header, const Outbound* fills, std::size_t fill_count) {
+    if (closing_.load(std::memory_order_acquire)) {
+        return;
+    }
+    cpx::v1::ServerMessage* message = ring_.producing();
+    if (message == nullptr) {
+        // The client stopped reading. Its reports stay in the exchange's log; it can
+        // log on again and resume from its last sequence number.
+        begin_close(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 "slow consumer: resume from your last session_seq"));
+        return;
+    }
+    cpx::v1::ReportBatch* batch = message->mutable_reports();
+    if (header.kind == exchange::OutKind::MassCancelDone) {
+        to_proto(header, *batch->add_mass_cancels());
+    } else {
+        to_proto(header, fills, fill_count, *batch->add_reports());
+    }
+    if (header.exec == exchange::ExecType::Rejected) {
+        gateway_.metrics.reject(header.code);
+    } else if (header.token == token_of(this)) {
+        gateway_.metrics.acknowledgements.add();
+    }
+    gateway_.pipeline.dispatcher().touch(this);
+}
+
+void TradeStream::flush() {
+    if (ring_.has_open()) {
+        ring_.publish();
+        last_write_ns_ = now_ns();
+    }
+}
+
+void TradeStream::on_timer(std::int64_t now) {
+    if (closing_.load(std::memory_order_acquire)) {
+        return;
+    }
+    if (now < 0) {
+        begin_close(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the exchange is shutting down"));
+        return;
+    }
+    const std::int64_t interval_ns = std::int64_t{heartbeat_interval_ms_} * 1'000'000;
+    if (now - last_read_ns_.load(std::memory_order_relaxed) > 3 * interval_ns) {
+        begin_close(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                 "no message for three heartbeat intervals"));
+        return;
+    }
+    if (now - last_write_ns_ >= interval_ns) {
+        cpx::v1::ServerMessage* message = ring_.producing();
+        if (message != nullptr && !message->has_reports()) {
+            message->mutable_heartbeat()->set_ts_ns(now);
+            ring_.publish();
+            last_write_ns_ = now;
+        }
+    }
+}
+
+void TradeStream::OnWriteDone(bool /*ok*/) {
+    ring_.on_write_done();
+}
+
+void TradeStream::OnDone() {
+    delete this;
+}
+
+}  // namespace cpx::gateway

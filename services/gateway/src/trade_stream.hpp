@@ -1,0 +1,63 @@
+#pragma once
+// One order-entry stream (OrderEntry.Trade). Its gRPC side reads client messages and
+// submits their commands; its dispatcher side gathers the account's reports into
+// messages and writes them. It ends by logging off through the exchange, so that
+// cancel-on-disconnect happens in sequence and nothing names the stream after it is
+// gone.
+
+#include <atomic>
+#include <cstdint>
+
+#include <grpcpp/grpcpp.h>
+
+#include "cpx/gateway/caller.hpp"
+#include "cpx/gateway/services.hpp"
+#include "cpx/gateway/write_ring.hpp"
+
+namespace cpx::gateway {
+
+class TradeStream final
+    : public grpc::ServerBidiReactor<cpx::v1::ClientMessage, cpx::v1::ServerMessage>,
+      public SessionStream {
+  public:
+    TradeStream(GatewayContext& gateway, grpc::CallbackServerContext* context);
+
+    // gRPC threads.
+    void OnReadDone(bool ok) override;
+    void OnWriteDone(bool ok) override;
+    void OnDone() override;
+
+    // Dispatcher thread.
+    void on_reply(const exchange::Outbound& reply) override;
+    void on_report(const exchange::Outbound& header, const exchange::Outbound* fills,
+                   std::size_t fill_count) override;
+    exchange::AccountId account() const override { return account_; }
+    void flush() override;
+    void on_timer(std::int64_t now_ns) override;
+
+  private:
+    enum class Phase : std::uint8_t { AwaitingLogon, LoggingOn, Active };
+
+    void on_logon(const cpx::v1::Logon& logon);
+    void on_batch(const cpx::v1::CommandBatch& batch);
+    // Any thread, once: logs off, then finishes with this status.
+    void begin_close(const grpc::Status& status);
+    static std::int64_t now_ns();
+
+    GatewayContext& gateway_;
+    grpc::CallbackServerContext* context_;
+    cpx::v1::ClientMessage in_;
+    WriteRing<cpx::v1::ServerMessage> ring_;
+    std::atomic<Phase> phase_{Phase::AwaitingLogon};
+    std::atomic<bool> closing_{false};
+    std::atomic<std::int64_t> last_read_ns_;
+    std::atomic<exchange::SessionId> session_{0};
+    grpc::Status close_status_;  // written once, by whoever sets closing_
+    // Dispatcher thread only.
+    exchange::AccountId account_ = 0;
+    std::uint32_t heartbeat_interval_ms_ = 0;
+    std::int64_t last_write_ns_ = 0;
+    bool registered_ = false;
+};
+
+}  // namespace cpx::gateway
