@@ -1,0 +1,69 @@
+// cpx: the command-line client of the exchange, for people (tables) and scripts
+// (--json: one JSON object a line, errors included).
+
+#include <iostream>
+
+#include "client.hpp"
+
+namespace {
+
+constexpr const char* kHelp =
+    R"(usage: cpx [--target HOST:PORT] [--api-key KEY] [--json] COMMAND [--option value ...]
+
+The key may also come from CPX_API_KEY and the target from CPX_TARGET (127.0.0.1:7070).
+Prices and amounts are CNY with at most two decimals ("15.20") or fen ("1520fen").
+Times are UTC ("2026-12-01T08:00:00Z") or nanoseconds since the epoch.
+
+trading and reading
+  place        --instrument ID --side buy|sell --quantity N [--price P] [--type limit|market]
+               [--tif gtc|gtd|ioc|fok] [--expiry T] [--min-quantity N] [--post-only]
+               [--all-or-none] [--client-order-id ID]
+  cancel       --order-id ID | --orig-client-order-id ID
+  replace      --order-id ID --price P --quantity N
+  mass-cancel  [--instrument ID]
+  book         --instrument ID [--levels N]
+  trades       --instrument ID [--count N]     (waits for the next N trades)
+  orders       [--account ID] [--instrument ID]
+  fills        [--account ID] [--instrument ID]
+  balances     [--account ID]
+  instruments
+
+operator
+  add-instrument    --id N --symbol S --hub H --window-start T --window-end T [--kind compute|token]
+                    [--tick P] [--lot N] [--quantity-min N] [--quantity-max N] [--price-min P]
+                    [--price-max P] [--band-bps N] [--reference P] [--protection-ticks N]
+                    [--state continuous|auction|closed|halted]
+  halt | halt-and-cancel | resume | start-auction | freeze-auction | end-auction | close
+                    --instrument ID
+  set-reference     --instrument ID --reference P
+  create-account    --name S --role provider|buyer|operator|regulator [--owner-group S]
+                    [--quantity-max N] [--notional-max P] [--orders-per-second N]
+  create-key        --account ID
+  deposit           --account ID --amount P --deposit-id S
+  register-capacity --account ID --hub H --window-start T --window-end T
+                    (--model M --devices N | --kind token --bundles N) [--green-bps N]
+  set-accelerators  --models H100-SXM=989,ASCEND-910B=320:domestic
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        auto [global, args] = cpx::cli::parse(argc, argv);
+        if (args.command() == "help") {
+            std::cout << kHelp;
+            return 0;
+        }
+        cpx::cli::Client client(global);
+        if (cpx::cli::is_trading_command(args.command())) {
+            return cpx::cli::run_trading_command(client, args);
+        }
+        if (cpx::cli::is_admin_command(args.command())) {
+            return cpx::cli::run_admin_command(client, args);
+        }
+        throw cpx::cli::UsageError("unknown command '" + args.command() + "'");
+    } catch (const cpx::cli::UsageError& e) {
+        std::cerr << "cpx: " << e.what() << "\n(cpx --help lists the commands)\n";
+        return 2;
+    }
+}
