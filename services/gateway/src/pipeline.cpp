@@ -69,6 +69,12 @@ void Pipeline::submit(const exchange::Request& request) {
     }
 }
 
+void Pipeline::submit_from_dispatcher(const exchange::Request& request) {
+    if (!deferred_.empty() || !requests_.try_push(request)) {
+        deferred_.push_back(request);
+    }
+}
+
 void Pipeline::run_sequencer() {
     exchange::Request batch[kBatch];
     std::int64_t last_ns = 0;
@@ -121,6 +127,9 @@ void Pipeline::run_dispatcher() {
     std::int64_t last_timer_ns = steady_ns();
     int idle_spins = 0;
     while (true) {
+        while (!deferred_.empty() && requests_.try_push(deferred_.front())) {
+            deferred_.erase(deferred_.begin());
+        }
         dispatcher_.run_controls();
         std::size_t total = 0;
         // Drain what is there, then end the round: messages leave in batches under load
@@ -147,7 +156,8 @@ void Pipeline::run_dispatcher() {
             dispatcher_.end_round();
         }
         if (total == 0) {
-            if (sequencer_done_.load(std::memory_order_acquire) && outbound_.size_approx() == 0) {
+            if (sequencer_done_.load(std::memory_order_acquire) && outbound_.size_approx() == 0 &&
+                deferred_.empty()) {
                 break;
             }
             if (++idle_spins > 64) {

@@ -131,7 +131,7 @@ void TradeStream::on_batch(const cpx::v1::CommandBatch& batch) {
     }
 }
 
-void TradeStream::begin_close(const grpc::Status& status) {
+void TradeStream::begin_close(const grpc::Status& status, bool on_dispatcher) {
     if (closing_.exchange(true, std::memory_order_acq_rel)) {
         return;
     }
@@ -142,7 +142,11 @@ void TradeStream::begin_close(const grpc::Status& status) {
     request.type = exchange::RequestType::Logoff;
     request.session = session_.load(std::memory_order_acquire);
     request.token = token_of(this);
-    gateway_.pipeline.submit(request);
+    if (on_dispatcher) {
+        gateway_.pipeline.submit_from_dispatcher(request);
+    } else {
+        gateway_.pipeline.submit(request);
+    }
 }
 
 void TradeStream::on_reply(const Outbound& reply) {
@@ -158,7 +162,7 @@ void TradeStream::on_reply(const Outbound& reply) {
     }
     if (phase_.load(std::memory_order_acquire) == Phase::LoggingOn) {
         if (reply.code != exchange::Code::None) {
-            begin_close(error_status(reply.code, "logon refused"));
+            begin_close(error_status(reply.code, "logon refused"), true);
             return;
         }
         account_ = reply.account;
@@ -192,7 +196,8 @@ void TradeStream::on_report(const Outbound& header, const Outbound* fills, std::
         // The client stopped reading. Its reports stay in the exchange's log; it can
         // log on again and resume from its last sequence number.
         begin_close(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                 "slow consumer: resume from your last session_seq"));
+                                 "slow consumer: resume from your last session_seq"),
+                    true);
         return;
     }
     cpx::v1::ReportBatch* batch = message->mutable_reports();
@@ -221,13 +226,15 @@ void TradeStream::on_timer(std::int64_t now) {
         return;
     }
     if (now < 0) {
-        begin_close(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the exchange is shutting down"));
+        begin_close(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the exchange is shutting down"),
+                    true);
         return;
     }
     const std::int64_t interval_ns = std::int64_t{heartbeat_interval_ms_} * 1'000'000;
     if (now - last_read_ns_.load(std::memory_order_relaxed) > 3 * interval_ns) {
         begin_close(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                 "no message for three heartbeat intervals"));
+                                 "no message for three heartbeat intervals"),
+                    true);
         return;
     }
     if (now - last_write_ns_ >= interval_ns) {

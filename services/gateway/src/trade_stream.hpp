@@ -40,8 +40,9 @@ class TradeStream final
 
     void on_logon(const cpx::v1::Logon& logon);
     void on_batch(const cpx::v1::CommandBatch& batch);
-    // Any thread, once: logs off, then finishes with this status.
-    void begin_close(const grpc::Status& status);
+    // Logs off, then finishes with this status; the first call wins. The dispatcher
+    // thread says so, because it must not wait for room in the request queue.
+    void begin_close(const grpc::Status& status, bool on_dispatcher = false);
     static std::int64_t now_ns();
 
     GatewayContext& gateway_;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "cpx/exchange/exchange.hpp"
 #include "cpx/exchange/request.hpp"
@@ -55,8 +56,13 @@ class Pipeline {
 
     // Any thread. False when the queue is full: the caller answers RESOURCE_EXHAUSTED.
     bool try_submit(const exchange::Request& request) { return requests_.try_push(request); }
-    // Any thread. Waits for room; for requests that must not be refused (a logoff).
+    // Any thread but the dispatcher's. Waits for room; for requests that must not be
+    // refused (a logoff).
     void submit(const exchange::Request& request);
+    // The dispatcher thread's way to submit: it must never wait for the sequencer, which
+    // may itself be waiting for the dispatcher to drain its output. A request that finds
+    // the queue full is kept and retried on the dispatcher's next round, in order.
+    void submit_from_dispatcher(const exchange::Request& request);
 
     std::size_t request_queue_depth() const { return requests_.size_approx(); }
     std::size_t outbound_queue_depth() const { return outbound_.size_approx(); }
@@ -89,6 +95,7 @@ class Pipeline {
     std::atomic<bool> sequencer_done_{false};
     std::atomic<bool> running_{false};
     std::atomic<std::uint64_t> applied_{0};
+    std::vector<exchange::Request> deferred_;  // dispatcher thread only
 };
 
 }  // namespace cpx::gateway
