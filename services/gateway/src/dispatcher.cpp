@@ -45,7 +45,11 @@ void Dispatcher::handle(const Outbound* records, std::size_t count) {
         const Outbound& r = records[i];
         switch (r.kind) {
             case OutKind::Reply:
-                caller_of(r.token)->on_reply(r);
+                // A request without a caller (applied before the pipeline started, or a
+                // Tick) has nobody to answer.
+                if (r.token != 0) {
+                    caller_of(r.token)->on_reply(r);
+                }
                 break;
             case OutKind::Report:
             case OutKind::MassCancelDone:

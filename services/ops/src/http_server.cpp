@@ -54,7 +54,8 @@ Response make_response(http::status status, unsigned version, std::string_view c
 }
 
 // The answer to a request the parser refused, or nothing when the connection should be
-// closed without one: a timeout, a socket error, or a client that hung up mid-request.
+// closed without one: a timeout, a socket error, or a client that hung up (between
+// requests or in the middle of one).
 std::optional<http::status> refusal_status(const beast::error_code& error) {
     if (error == http::error::header_limit || error == http::error::buffer_overflow) {
         return http::status::request_header_fields_too_large;
@@ -62,7 +63,7 @@ std::optional<http::status> refusal_status(const beast::error_code& error) {
     if (error == http::error::body_limit) {
         return http::status::payload_too_large;
     }
-    if (error == http::error::partial_message) {
+    if (error == http::error::end_of_stream || error == http::error::partial_message) {
         return std::nullopt;
     }
     if (error.category() == http::make_error_code(http::error::bad_method).category()) {
@@ -152,7 +153,7 @@ class OpsServer::Impl::Session : public std::enable_shared_from_this<Session> {
     void read_request() {
         // A parser reads one message only, so each request gets a fresh one.
         parser_.emplace();
-        parser_->header_limit(1u << 20); buffer_.max_size(1u << 21);
+        parser_->header_limit(server_.config_.header_limit_bytes);
         parser_->body_limit(std::uint64_t{server_.config_.body_limit_bytes});
         // The deadline covers the whole request, so a client that trickles bytes
         // (slowloris) is cut off as surely as one that sends nothing.
