@@ -28,9 +28,26 @@ std::int64_t TradeStream::now_ns() {
 }
 
 void TradeStream::OnReadDone(bool ok) {
+    // A close decided on the dispatcher thread while this read is handled leaves the
+    // logoff to this thread (see begin_close), so that it follows every command this
+    // read submits: a command sequenced after the logoff would be answered to a stream
+    // that may be gone by then.
+    reads_running_.fetch_add(1);
+    const bool read_on = !closing_.load() && handle_read(ok);
+    reads_running_.fetch_sub(1);
+    if (closing_.load()) {
+        send_logoff(false);
+        return;
+    }
+    if (read_on) {
+        StartRead(&in_);
+    }
+}
+
+bool TradeStream::handle_read(bool ok) {
     if (!ok) {
         begin_close(grpc::Status(grpc::StatusCode::CANCELLED, "the client ended the stream"));
-        return;
+        return false;
     }
     last_read_ns_.store(now_ns(), std::memory_order_relaxed);
     const Phase phase = phase_.load(std::memory_order_acquire);
@@ -38,15 +55,15 @@ void TradeStream::OnReadDone(bool ok) {
         case cpx::v1::ClientMessage::kLogon:
             if (phase != Phase::AwaitingLogon) {
                 begin_close(invalid_argument("PROTOCOL_VIOLATION", "a stream logs on once"));
-                return;
+                return false;
             }
             on_logon(in_.logon());
-            return;  // the next read starts when the logon is answered
+            return false;  // the next read starts when the logon is answered
         case cpx::v1::ClientMessage::kBatch:
             if (phase != Phase::Active) {
                 begin_close(
                     invalid_argument("PROTOCOL_VIOLATION", "the first message must be a logon"));
-                return;
+                return false;
             }
             if (static_cast<std::uint32_t>(in_.batch().commands_size()) >
                 gateway_.options.batch_commands_max) {
@@ -54,7 +71,7 @@ void TradeStream::OnReadDone(bool ok) {
                     "BATCH_TOO_LARGE", "a message carries at most " +
                                            std::to_string(gateway_.options.batch_commands_max) +
                                            " commands"));
-                return;
+                return false;
             }
             on_batch(in_.batch());
             break;
@@ -62,14 +79,14 @@ void TradeStream::OnReadDone(bool ok) {
             if (phase != Phase::Active) {
                 begin_close(
                     invalid_argument("PROTOCOL_VIOLATION", "the first message must be a logon"));
-                return;
+                return false;
             }
             break;
         case cpx::v1::ClientMessage::MESSAGE_NOT_SET:
             begin_close(invalid_argument("PROTOCOL_VIOLATION", "empty client message"));
-            return;
+            return false;
     }
-    StartRead(&in_);
+    return true;
 }
 
 void TradeStream::on_logon(const cpx::v1::Logon& logon) {
@@ -132,12 +149,25 @@ void TradeStream::on_batch(const cpx::v1::CommandBatch& batch) {
 }
 
 void TradeStream::begin_close(const grpc::Status& status, bool on_dispatcher) {
-    if (closing_.exchange(true, std::memory_order_acq_rel)) {
+    if (close_claimed_.exchange(true)) {
         return;
     }
     // Read by the dispatcher thread after the logoff's reply, which the queues order
     // after this write.
     close_status_ = status;
+    // Sequentially consistent with OnReadDone's flags: either this thread sees the read
+    // in progress and leaves the logoff to it, or the read sees closing_ before it
+    // submits anything.
+    closing_.store(true);
+    if (reads_running_.load() == 0) {
+        send_logoff(on_dispatcher);
+    }
+}
+
+void TradeStream::send_logoff(bool on_dispatcher) {
+    if (logoff_sent_.exchange(true)) {
+        return;
+    }
     exchange::Request request;
     request.type = exchange::RequestType::Logoff;
     request.session = session_.load(std::memory_order_acquire);
