@@ -6,32 +6,29 @@ namespace cpx::exchange {
 
 namespace {
 constexpr std::size_t kNone = static_cast<std::size_t>(-1);
-
-bool same(AccountId a_account, const ClientOrderId& a_id, AccountId b_account,
-          const ClientOrderId& b_id) {
-    return a_account == b_account && a_id.bytes == b_id.bytes;
-}
 }  // namespace
 
 ClientIdIndex::ClientIdIndex(std::uint32_t window) {
     assert(window > 0);
+    // At most half full, so that probe sequences stay short.
     std::size_t slots = 16;
     while (slots < std::size_t{window} * 2) {
         slots *= 2;
     }
-    slots_.resize(slots);
+    slots_ = HugeArray<Slot>(slots);
     mask_ = slots - 1;
-    fifo_.resize(window);
+    entries_ = HugeArray<Entry>(window);
 }
 
 std::uint64_t ClientIdIndex::hash_of(AccountId account, const ClientOrderId& id) {
-    // FNV-1a over the account and the id's bytes, then a final mix so that ids that
-    // differ in one trailing digit land far apart.
-    std::uint64_t h = 14695981039346656037ull;
-    for (int shift = 0; shift < 32; shift += 8) {
-        h = (h ^ ((account >> shift) & 0xFFu)) * 1099511628211ull;
-    }
+    // FNV-1a over the account and the id's bytes up to its end, then a final mix so that
+    // ids that differ in one trailing digit land far apart.
+    std::uint64_t h = 14695981039346656037ull ^ account;
+    h *= 1099511628211ull;
     for (const char c : id.bytes) {
+        if (c == '\0') {
+            break;
+        }
         h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
     }
     h ^= h >> 33;
@@ -47,40 +44,44 @@ std::size_t ClientIdIndex::locate(std::uint64_t hash, AccountId account,
         if (slot.hash == 0) {
             return kNone;
         }
-        if (slot.hash == hash && same(slot.key.account, slot.key.id, account, id)) {
-            return i;
+        if (slot.hash == hash) {
+            const Entry& e = entries_[slot.entry];
+            if (e.account == account && e.id.bytes == id.bytes) {
+                return i;
+            }
         }
     }
 }
 
 const FirstAnswer* ClientIdIndex::find(AccountId account, const ClientOrderId& id) const {
     const std::size_t i = locate(hash_of(account, id), account, id);
-    return i == kNone ? nullptr : &slots_[i].answer;
+    return i == kNone ? nullptr : &entries_[slots_[i].entry].answer;
 }
 
 void ClientIdIndex::insert(AccountId account, const ClientOrderId& id, const FirstAnswer& answer) {
-    const std::uint32_t window = static_cast<std::uint32_t>(fifo_.size());
+    const auto window = static_cast<std::uint32_t>(entries_.size());
     if (size_ == window) {
-        const Key oldest = fifo_[fifo_head_];
-        erase(oldest.account, oldest.id);
+        erase_oldest();
     }
+    const std::uint32_t position = (head_ + size_) % window;
+    entries_[position] = Entry{account, id, answer};
     const std::uint64_t hash = hash_of(account, id);
-    assert(locate(hash, account, id) == kNone);
     std::size_t i = hash & mask_;
     while (slots_[i].hash != 0) {
+        // The probe walks the id's own chain, so a present id would be met here.
+        assert(slots_[i].hash != hash || entries_[slots_[i].entry].account != account ||
+               entries_[slots_[i].entry].id.bytes != id.bytes);
         i = (i + 1) & mask_;
     }
-    slots_[i] = Slot{hash, Key{account, id}, answer};
-    fifo_[(fifo_head_ + size_) % window] = Key{account, id};
+    slots_[i] = Slot{hash, position};
     ++size_;
 }
 
-void ClientIdIndex::erase(AccountId account, const ClientOrderId& id) {
-    // Only the oldest key is ever erased, so the FIFO's head moves with it.
-    const std::uint32_t window = static_cast<std::uint32_t>(fifo_.size());
-    std::size_t hole = locate(hash_of(account, id), account, id);
+void ClientIdIndex::erase_oldest() {
+    const Entry& oldest = entries_[head_];
+    std::size_t hole = locate(hash_of(oldest.account, oldest.id), oldest.account, oldest.id);
     assert(hole != kNone);
-    fifo_head_ = (fifo_head_ + 1) % window;
+    head_ = (head_ + 1) % static_cast<std::uint32_t>(entries_.size());
     --size_;
     // Backward-shift deletion keeps every remaining key reachable from its home slot
     // without tombstones.

@@ -83,7 +83,7 @@ const std::vector<Key>& keys() {
          [](ServerConfig& c, const std::string& v) {
              c.pipeline.exchange.order_capacity = parse_number<std::uint32_t>("order_capacity", v);
          }},
-        {"client_id_window", "client order ids remembered for idempotency (2097152)",
+        {"client_id_window", "client order ids remembered for idempotency (1048576)",
          [](ServerConfig& c, const std::string& v) {
              c.pipeline.exchange.client_id_window =
                  parse_number<std::uint32_t>("client_id_window", v);

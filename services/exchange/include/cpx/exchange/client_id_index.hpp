@@ -1,12 +1,18 @@
 #pragma once
 // The client order ids the exchange has answered, per account, with their first
-// answer: what makes a retried command harmless. A fixed-size open-addressing table
-// allocated once; it remembers the most recent `window` ids and forgets the oldest
-// first, so its memory is bounded however long the exchange runs.
+// answer: what makes a retried command harmless. It remembers the most recent `window`
+// ids and forgets the oldest first, so its memory is bounded however long the exchange
+// runs, and it allocates nothing after construction.
+//
+// Layout, for speed on every order: entries (key and answer) sit in a ring in insertion
+// order, which is also the order they are forgotten in; an open-addressing table of
+// 16-byte slots (the key's hash and the entry's position) finds them. A lookup probes the
+// small slots and touches one entry only when the hash matches.
 
 #include <cstdint>
-#include <vector>
+#include <utility>
 
+#include "cpx/exchange/huge_array.hpp"
 #include "cpx/exchange/outbound.hpp"
 #include "cpx/exchange/request.hpp"
 
@@ -27,29 +33,29 @@ class ClientIdIndex {
     explicit ClientIdIndex(std::uint32_t window);
 
     const FirstAnswer* find(AccountId account, const ClientOrderId& id) const;
-    // The id must not be present. Forgets the oldest id when the window is full.
+    // Remembers an id that is not present. Forgets the oldest id when the window is full.
     void insert(AccountId account, const ClientOrderId& id, const FirstAnswer& answer);
     std::uint32_t size() const { return size_; }
 
   private:
-    struct Key {
+    struct Entry {
         AccountId account = 0;
         ClientOrderId id;
+        FirstAnswer answer;
     };
     struct Slot {
         std::uint64_t hash = 0;  // 0: empty
-        Key key;
-        FirstAnswer answer;
+        std::uint64_t entry = 0;
     };
 
     static std::uint64_t hash_of(AccountId account, const ClientOrderId& id);
     std::size_t locate(std::uint64_t hash, AccountId account, const ClientOrderId& id) const;
-    void erase(AccountId account, const ClientOrderId& id);
+    void erase_oldest();
 
-    std::vector<Slot> slots_;
+    HugeArray<Slot> slots_;
     std::size_t mask_ = 0;
-    std::vector<Key> fifo_;  // insertion order, a ring of `window` keys
-    std::uint32_t fifo_head_ = 0;
+    HugeArray<Entry> entries_;  // a ring of `window` entries, oldest at head_
+    std::uint32_t head_ = 0;
     std::uint32_t size_ = 0;
 };
 

@@ -26,7 +26,7 @@ struct ExchangeConfig {
     // Orders that can rest at once (the engine's pool).
     std::uint32_t order_capacity = 1u << 20;
     // Client order ids remembered per exchange for idempotency (the most recent ones).
-    std::uint32_t client_id_window = 1u << 21;
+    std::uint32_t client_id_window = 1u << 20;
     // Report records (reports and fills) kept per account for resume and duplicates.
     std::uint32_t report_retention = 1u << 16;
     // Limits of an account that does not set its own.

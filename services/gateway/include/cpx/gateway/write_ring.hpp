@@ -22,9 +22,14 @@ template <typename Message>
 class WriteRing {
   public:
     // start_write(const Message*) and finish(const grpc::Status&) are the reactor's.
+    // reset(Message&) empties a slot for reuse; the default, Clear(), keeps the memory of
+    // repeated fields, but a message whose content sits in a oneof loses it (protobuf
+    // deletes the oneof's submessage), so such a message brings its own.
     template <typename StartWrite, typename Finish>
-    WriteRing(std::size_t slots, StartWrite start_write, Finish finish)
-        : slots_(slots), start_write_(start_write), finish_(finish) {
+    WriteRing(
+        std::size_t slots, StartWrite start_write, Finish finish,
+        std::function<void(Message&)> reset = [](Message& m) { m.Clear(); })
+        : slots_(slots), start_write_(start_write), finish_(finish), reset_(std::move(reset)) {
         assert(slots > 0);
     }
 
@@ -39,7 +44,7 @@ class WriteRing {
         }
         open_ = true;
         Message* slot = &slots_[produced_ % slots_.size()];
-        slot->Clear();
+        reset_(*slot);
         return slot;
     }
     bool has_open() const { return open_; }
@@ -107,6 +112,7 @@ class WriteRing {
     std::vector<Message> slots_;
     std::function<void(const Message*)> start_write_;
     std::function<void(const grpc::Status&)> finish_;
+    std::function<void(Message&)> reset_;
     // Producer-only.
     std::size_t produced_ = 0;
     bool open_ = false;
