@@ -113,9 +113,14 @@ std::vector<Request> setup_requests(std::vector<exchange::Payload>& payloads) {
     return out;
 }
 
-TEST(Pipeline, ConcurrentProducersAreAnsweredOnceAndReplayRebuildsTheSameState) {
+// Both ways of running the dispatcher's work: on a thread of its own, or on the
+// sequencer's after each batch.
+class PipelineThreads : public ::testing::TestWithParam<bool> {};
+
+TEST_P(PipelineThreads, ConcurrentProducersAreAnsweredOnceAndReplayRebuildsTheSameState) {
     const int orders_per_thread = static_cast<int>(20'000 * test_scale());
     PipelineConfig config;
+    config.dispatch_thread = GetParam();
     config.exchange.order_capacity = 1u << 16;
     config.exchange.client_id_window = 1u << 18;
     config.request_queue_capacity = 1u << 10;  // small, so that producers meet a full queue
@@ -201,6 +206,11 @@ TEST(Pipeline, ConcurrentProducersAreAnsweredOnceAndReplayRebuildsTheSameState) 
         EXPECT_EQ(replay.account(id)->report_seq, pipeline.exchange().account(id)->report_seq);
     }
 }
+
+INSTANTIATE_TEST_SUITE_P(Pipeline, PipelineThreads, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                             return param.param ? "OwnThread" : "OnSequencer";
+                         });
 
 }  // namespace
 }  // namespace cpx::gateway

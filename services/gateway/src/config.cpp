@@ -102,6 +102,14 @@ const std::vector<Key>& keys() {
          [](ServerConfig& c, const std::string& v) {
              c.pipeline.request_queue_capacity = parse_power_of_two("request_queue_capacity", v);
          }},
+        {"dispatch_thread", "answer calls on a thread of its own, not the sequencer's (false)",
+         [](ServerConfig& c, const std::string& v) {
+             c.pipeline.dispatch_thread = parse_bool("dispatch_thread", v);
+         }},
+        {"idle_spins", "yields of an idle order-path thread before it sleeps (32)",
+         [](ServerConfig& c, const std::string& v) {
+             c.pipeline.idle_spins = parse_number<int>("idle_spins", v);
+         }},
         {"heartbeat_interval_ms", "default heartbeat of order-entry streams (5000)",
          [](ServerConfig& c, const std::string& v) {
              c.gateway.heartbeat_interval_ms_default =

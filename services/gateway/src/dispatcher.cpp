@@ -18,6 +18,7 @@ void Dispatcher::post(const Control& control) {
     while (!controls_.try_push(control)) {
         std::this_thread::yield();
     }
+    bell_->ring();
 }
 
 void Dispatcher::run_controls() {

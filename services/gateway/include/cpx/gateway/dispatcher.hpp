@@ -11,6 +11,7 @@
 
 #include "cpx/exchange/outbound.hpp"
 #include "cpx/gateway/caller.hpp"
+#include "cpx/gateway/doorbell.hpp"
 #include "cpx/gateway/market_data.hpp"
 #include "cpx/matching/mpsc_queue.hpp"
 #include "cpx/ops/metrics.hpp"
@@ -32,6 +33,11 @@ class Dispatcher {
 
     // Any thread. Waits for room: control messages are rare and must not be lost.
     void post(const Control& control);
+    // Rung when there is work for the dispatcher thread; it sleeps on it when idle.
+    Doorbell& bell() { return *bell_; }
+    // When the dispatcher's work runs on the sequencer thread, both ring one bell.
+    void share_bell(Doorbell* bell) { bell_ = bell; }
+    bool controls_pending() const { return controls_.size_approx() != 0; }
 
     // Dispatcher thread only.
     void handle(const exchange::Outbound* records, std::size_t count);
@@ -56,6 +62,8 @@ class Dispatcher {
                          std::size_t fill_count);
 
     matching::MpscQueue<Control> controls_;
+    Doorbell own_bell_;
+    Doorbell* bell_ = &own_bell_;
     MarketDataHub market_;
     std::unordered_map<exchange::AccountId, std::vector<SessionStream*>> sessions_;
     std::size_t sessions_count_ = 0;
