@@ -50,8 +50,11 @@ fi
 run_suite "release" build/release 1 "" "" -DCMAKE_BUILD_TYPE=Release
 run_suite "asan+ubsan" build/asan 0.1 "" "" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCPX_SANITIZE=address -DCPX_BUILD_BENCHMARKS=OFF
-# ThreadSanitizer matters where threads meet: the queues and the shard runner.
-run_suite "tsan" build/tsan 0.1 "Queue|Shard" "cpx_queue_tests cpx_shard_tests" \
+# ThreadSanitizer matters where threads meet: the queues, the shard runner, the order
+# path's pipeline (gRPC threads to sequencer to dispatcher) and the metrics and
+# operations endpoint that every thread updates.
+run_suite "tsan" build/tsan 0.1 "Queue|Shard|Pipeline|Ops" \
+  "cpx_queue_tests cpx_shard_tests cpx_pipeline_tests cpx_ops_tests" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCPX_SANITIZE=thread -DCPX_BUILD_BENCHMARKS=OFF
 
 echo "total: ${passed} passed, ${failed} failed"
