@@ -11,11 +11,19 @@ using exchange::Outbound;
 namespace {
 
 bool to_client_id(const std::string& in, exchange::ClientOrderId& out, std::string& error) {
+    // Ids are kept NUL-padded: a NUL inside one would cut it short into another, valid
+    // id ("ab\0cd" into "ab", a duplicate of "ab"). Refused, and echoed as nothing.
+    if (in.find('\0') != std::string::npos) {
+        error = "client_order_id contains a NUL byte";
+        return false;
+    }
+    // A refused id longer than 32 bytes is echoed by its first 32, so that the client
+    // can tell which command the refusal answers.
+    out = exchange::ClientOrderId::from(in);
     if (in.size() > exchange::kClientOrderIdBytesMax) {
         error = "client_order_id is longer than 32 bytes";
         return false;
     }
-    out = exchange::ClientOrderId::from(in);
     return true;
 }
 

@@ -38,11 +38,15 @@ class TradeStream final
   private:
     enum class Phase : std::uint8_t { AwaitingLogon, LoggingOn, Active };
 
+    // OnReadDone's work; true when the next read should start.
+    bool handle_read(bool ok);
     void on_logon(const cpx::v1::Logon& logon);
     void on_batch(const cpx::v1::CommandBatch& batch);
     // Logs off, then finishes with this status; the first call wins. The dispatcher
     // thread says so, because it must not wait for room in the request queue.
     void begin_close(const grpc::Status& status, bool on_dispatcher = false);
+    // Submits the logoff, once.
+    void send_logoff(bool on_dispatcher);
     static std::int64_t now_ns();
 
     GatewayContext& gateway_;
@@ -50,10 +54,15 @@ class TradeStream final
     cpx::v1::ClientMessage in_;
     WriteRing<cpx::v1::ServerMessage> ring_;
     std::atomic<Phase> phase_{Phase::AwaitingLogon};
-    std::atomic<bool> closing_{false};
+    std::atomic<bool> close_claimed_{false};  // the first begin_close takes it
+    std::atomic<bool> closing_{false};        // set once close_status_ is written
+    // OnReadDones running: the logon's answer may start the next read before the
+    // logon's own OnReadDone has returned.
+    std::atomic<int> reads_running_{0};
+    std::atomic<bool> logoff_sent_{false};
     std::atomic<std::int64_t> last_read_ns_;
     std::atomic<exchange::SessionId> session_{0};
-    grpc::Status close_status_;  // written once, by whoever sets closing_
+    grpc::Status close_status_;  // written once, by whoever claims the close
     // Dispatcher thread only.
     exchange::AccountId account_ = 0;
     std::uint32_t heartbeat_interval_ms_ = 0;

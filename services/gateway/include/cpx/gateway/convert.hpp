@@ -26,7 +26,8 @@ cpx::v1::InstrumentKind to_proto(matching::InstrumentKind kind);
 exchange::Role from_proto(cpx::v1::Role role);
 
 // Fills an order command's fields; false (and a message) when the client order id
-// cannot be carried (longer than 32 bytes): the caller answers INVALID_ARGUMENT.
+// cannot be carried (longer than 32 bytes, or holding a NUL byte): the caller answers
+// INVALID_ARGUMENT.
 bool to_request(const cpx::v1::NewOrder& in, exchange::Request& out, std::string& error);
 bool to_request(const cpx::v1::CancelRequest& in, exchange::Request& out, std::string& error);
 bool to_request(const cpx::v1::ReplaceRequest& in, exchange::Request& out, std::string& error);
