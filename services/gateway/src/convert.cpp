@@ -363,4 +363,9 @@ grpc::Status invalid_argument(std::string_view reason, std::string_view message)
     return rich_status(grpc::StatusCode::INVALID_ARGUMENT, reason, message);
 }
 
+grpc::Status queue_full() {
+    return rich_status(grpc::StatusCode::RESOURCE_EXHAUSTED, "QUEUE_FULL",
+                       "the exchange's request queue is full; retry");
+}
+
 }  // namespace cpx::gateway

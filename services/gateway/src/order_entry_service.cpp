@@ -49,9 +49,7 @@ class UnaryOrderCall final : public grpc::ServerUnaryReactor, public Caller {
         request.token = token_of(this);
         if (!gateway_.pipeline.try_submit(request)) {
             gateway_.metrics.queue_full.add();
-            finish_with(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                     "the exchange's request queue is full; retry"),
-                        "QUEUE_FULL");
+            finish_with(queue_full(), "QUEUE_FULL");
         }
     }
 

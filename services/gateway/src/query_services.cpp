@@ -42,9 +42,7 @@ class PayloadCall final : public grpc::ServerUnaryReactor, public Caller {
         request.payload = &payload_;
         if (!gateway_.pipeline.try_submit(request)) {
             gateway_.metrics.queue_full.add();
-            fail(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                              "the exchange's request queue is full; retry"),
-                 "QUEUE_FULL");
+            fail(queue_full(), "QUEUE_FULL");
         }
     }
 

@@ -50,5 +50,7 @@ void to_proto(const exchange::BalanceView& in, cpx::v1::BalancesResponse& out);
 // "cpx-reason" by the callers that have a context.
 grpc::Status error_status(exchange::Code code, std::string_view message);
 grpc::Status invalid_argument(std::string_view reason, std::string_view message);
+// The request queue is full: RESOURCE_EXHAUSTED with reason QUEUE_FULL; retry later.
+grpc::Status queue_full();
 
 }  // namespace cpx::gateway
