@@ -85,6 +85,15 @@ void Pipeline::submit(const exchange::Request& request) {
     sequencer_bell_.ring();
 }
 
+void Pipeline::submit_quietly(const exchange::Request& request) {
+    while (!requests_.try_push(request)) {
+        // The sequencer may be asleep with a full queue in front of it only if nobody
+        // rang; ring before waiting.
+        sequencer_bell_.ring();
+        std::this_thread::yield();
+    }
+}
+
 void Pipeline::submit_from_dispatcher(const exchange::Request& request) {
     if (!deferred_.empty() || !requests_.try_push(request)) {
         deferred_.push_back(request);

@@ -10,9 +10,24 @@ namespace cpx::gateway {
 
 using exchange::Outbound;
 
+namespace {
+
+constexpr std::size_t kArenaBlockBytes = 64 * 1024;
+
+google::protobuf::ArenaOptions arena_options(char* block) {
+    google::protobuf::ArenaOptions options;
+    options.initial_block = block;
+    options.initial_block_size = kArenaBlockBytes;
+    return options;
+}
+
+}  // namespace
+
 TradeStream::TradeStream(GatewayContext& gateway, grpc::CallbackServerContext* context)
     : gateway_(gateway),
       context_(context),
+      arena_block_(new char[kArenaBlockBytes]),
+      arena_(arena_options(arena_block_.get())),
       ring_(
           gateway.options.session_write_slots,
           [this](const cpx::v1::ServerMessage* message) { StartWrite(message); },
@@ -27,7 +42,14 @@ TradeStream::TradeStream(GatewayContext& gateway, grpc::CallbackServerContext* c
               }
           }),
       last_read_ns_(now_ns()) {
-    StartRead(&in_);
+    start_read();
+}
+
+void TradeStream::start_read() {
+    // The previous message has been read whole into requests, so its memory goes back.
+    arena_.Reset();
+    in_ = google::protobuf::Arena::CreateMessage<cpx::v1::ClientMessage>(&arena_);
+    StartRead(in_);
 }
 
 std::int64_t TradeStream::now_ns() {
@@ -49,7 +71,7 @@ void TradeStream::OnReadDone(bool ok) {
         return;
     }
     if (read_on) {
-        StartRead(&in_);
+        start_read();
     }
 }
 
@@ -60,13 +82,13 @@ bool TradeStream::handle_read(bool ok) {
     }
     last_read_ns_.store(now_ns(), std::memory_order_relaxed);
     const Phase phase = phase_.load(std::memory_order_acquire);
-    switch (in_.message_case()) {
+    switch (in_->message_case()) {
         case cpx::v1::ClientMessage::kLogon:
             if (phase != Phase::AwaitingLogon) {
                 begin_close(invalid_argument("PROTOCOL_VIOLATION", "a stream logs on once"));
                 return false;
             }
-            on_logon(in_.logon());
+            on_logon(in_->logon());
             return false;  // the next read starts when the logon is answered
         case cpx::v1::ClientMessage::kBatch:
             if (phase != Phase::Active) {
@@ -74,7 +96,7 @@ bool TradeStream::handle_read(bool ok) {
                     invalid_argument("PROTOCOL_VIOLATION", "the first message must be a logon"));
                 return false;
             }
-            if (static_cast<std::uint32_t>(in_.batch().commands_size()) >
+            if (static_cast<std::uint32_t>(in_->batch().commands_size()) >
                 gateway_.options.batch_commands_max) {
                 begin_close(invalid_argument(
                     "BATCH_TOO_LARGE", "a message carries at most " +
@@ -82,7 +104,7 @@ bool TradeStream::handle_read(bool ok) {
                                            " commands"));
                 return false;
             }
-            on_batch(in_.batch());
+            on_batch(in_->batch());
             break;
         case cpx::v1::ClientMessage::kHeartbeat:
             if (phase != Phase::Active) {
@@ -153,8 +175,9 @@ void TradeStream::on_batch(const cpx::v1::CommandBatch& batch) {
         gateway_.metrics.commands_in.add();
         // A stream is not refused for a full queue: the reading thread waits, and gRPC's
         // flow control slows the client down.
-        gateway_.pipeline.submit(request);
+        gateway_.pipeline.submit_quietly(request);
     }
+    gateway_.pipeline.wake_sequencer();
 }
 
 void TradeStream::begin_close(const grpc::Status& status, bool on_dispatcher) {
@@ -219,7 +242,7 @@ void TradeStream::on_reply(const Outbound& reply) {
             last_write_ns_ = now_ns();
         }
         phase_.store(Phase::Active, std::memory_order_release);
-        StartRead(&in_);
+        start_read();
         return;
     }
     // A refusal the exchange could not sequence as a report; it does not happen to a

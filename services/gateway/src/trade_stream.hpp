@@ -8,7 +8,10 @@
 #include <atomic>
 #include <cstdint>
 
+#include <google/protobuf/arena.h>
 #include <grpcpp/grpcpp.h>
+
+#include <memory>
 
 #include "cpx/gateway/caller.hpp"
 #include "cpx/gateway/services.hpp"
@@ -51,7 +54,13 @@ class TradeStream final
 
     GatewayContext& gateway_;
     grpc::CallbackServerContext* context_;
-    cpx::v1::ClientMessage in_;
+    // Client messages are parsed into an arena that is emptied before each read: a batch
+    // of commands costs no malloc per command, and the arena's first block, allocated
+    // once, holds a typical batch whole.
+    void start_read();
+    std::unique_ptr<char[]> arena_block_;
+    google::protobuf::Arena arena_;
+    cpx::v1::ClientMessage* in_ = nullptr;
     WriteRing<cpx::v1::ServerMessage> ring_;
     std::atomic<Phase> phase_{Phase::AwaitingLogon};
     std::atomic<bool> close_claimed_{false};  // the first begin_close takes it

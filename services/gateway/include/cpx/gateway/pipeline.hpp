@@ -76,6 +76,10 @@ class Pipeline {
     // Any thread but the dispatcher's. Waits for room; for requests that must not be
     // refused (a logoff).
     void submit(const exchange::Request& request);
+    // As submit, without waking the sequencer: for a batch of requests, followed by one
+    // wake_sequencer().
+    void submit_quietly(const exchange::Request& request);
+    void wake_sequencer() { sequencer_bell_.ring(); }
     // The dispatcher thread's way to submit: it must never wait for the sequencer, which
     // may itself be waiting for the dispatcher to drain its output. A request that finds
     // the queue full is kept and retried on the dispatcher's next round, in order.
