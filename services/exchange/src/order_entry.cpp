@@ -115,6 +115,16 @@ bool Exchange::take_rate_token(AccountState& account, Timestamp now_ns) {
     return true;
 }
 
+Quantity Exchange::quantity_max_of(const AccountState& account) const {
+    return account.spec.order_quantity_max != 0 ? account.spec.order_quantity_max
+                                                : config_.order_quantity_max_default;
+}
+
+Price Exchange::notional_max_of(const AccountState& account) const {
+    return account.spec.order_notional_max_fen != 0 ? account.spec.order_notional_max_fen
+                                                    : config_.order_notional_max_fen_default;
+}
+
 CapacityPosition* Exchange::position_of(AccountState& account, std::uint32_t key) {
     for (CapacityPosition& p : account.capacity) {
         if (p.key == key) {
@@ -140,9 +150,7 @@ Code Exchange::check_new_order_risk(const Request& r, AccountState& account,
         return Code::None;
     }
     holds = true;
-    const Quantity quantity_max = account.spec.order_quantity_max != 0
-                                      ? account.spec.order_quantity_max
-                                      : config_.order_quantity_max_default;
+    const Quantity quantity_max = quantity_max_of(account);
     if (r.quantity > quantity_max) {
         return Code::QuantityAboveAccountLimit;
     }
@@ -177,9 +185,7 @@ Code Exchange::check_new_order_risk(const Request& r, AccountState& account,
     if (!multiply(reserve_price, r.quantity, notional)) {
         return Code::Overflow;
     }
-    const Price notional_max = account.spec.order_notional_max_fen != 0
-                                   ? account.spec.order_notional_max_fen
-                                   : config_.order_notional_max_fen_default;
+    const Price notional_max = notional_max_of(account);
     if (notional > notional_max) {
         return Code::NotionalAboveAccountLimit;
     }
@@ -297,9 +303,7 @@ void Exchange::on_cancel_or_replace(const Request& r, AccountState& account) {
                 reject_command(r, account, Code::Overflow);
                 return;
             }
-            const Price notional_max = account.spec.order_notional_max_fen != 0
-                                           ? account.spec.order_notional_max_fen
-                                           : config_.order_notional_max_fen_default;
+            const Price notional_max = notional_max_of(account);
             if (after > notional_max) {
                 reject_command(r, account, Code::NotionalAboveAccountLimit);
                 return;
@@ -318,9 +322,7 @@ void Exchange::on_cancel_or_replace(const Request& r, AccountState& account) {
                 return;
             }
         }
-        const Quantity quantity_max = account.spec.order_quantity_max != 0
-                                          ? account.spec.order_quantity_max
-                                          : config_.order_quantity_max_default;
+        const Quantity quantity_max = quantity_max_of(account);
         if (r.quantity + record.filled > quantity_max) {
             reject_command(r, account, Code::QuantityAboveAccountLimit);
             return;

@@ -157,6 +157,9 @@ class Exchange {
                               const matching::InstrumentSpec& spec, Price& reserve_price,
                               CapacityPosition*& position, bool& holds);
     CapacityPosition* position_of(AccountState& account, std::uint32_t key);
+    // An account's limits per order: its own, or the exchange's defaults.
+    Quantity quantity_max_of(const AccountState& account) const;
+    Price notional_max_of(const AccountState& account) const;
     std::uint32_t capacity_key(matching::InstrumentKind kind, const std::string& hub,
                                Timestamp start_ns, Timestamp end_ns, bool create);
 
