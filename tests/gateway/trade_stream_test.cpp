@@ -150,6 +150,9 @@ TEST_F(GatewayTradeStream, EveryStreamOfTheAccountSeesEveryReport) {
     ASSERT_TRUE(first.logon(false).has_value());
     ASSERT_TRUE(second.logon(false).has_value());
     ASSERT_TRUE(first.send_batch({command(limit("ev-1", kTokens, cpx::v1::SIDE_BUY, 100, 1))}));
+    // The stream and the unary call travel on different connections: only the stream's
+    // answer proves its command was sequenced first.
+    ASSERT_EQ(first.wait_reports(1).size(), 1u);
     ASSERT_TRUE(buy(buyer_, kTokens, 101, 1).ok());
 
     const auto on_first = first.wait_reports(2);
