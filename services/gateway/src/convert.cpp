@@ -202,7 +202,7 @@ bool to_request(const cpx::v1::MassCancelRequest& in, exchange::Request& out, st
 void to_proto(const Outbound& h, const Outbound* fills, std::size_t fill_count,
               cpx::v1::ExecutionReport& out) {
     out.set_session_seq(h.seq);
-    out.set_client_order_id(std::string(h.client_order_id.view()));
+    out.set_client_order_id(h.client_order_id.view().data(), h.client_order_id.view().size());
     out.set_order_id(h.order_id);
     out.set_instrument_id(h.instrument);
     out.set_side(to_proto(h.side));
@@ -230,7 +230,7 @@ void to_proto(const Outbound& h, const Outbound* fills, std::size_t fill_count,
 
 void to_proto(const Outbound& h, cpx::v1::MassCancelReport& out) {
     out.set_session_seq(h.seq);
-    out.set_client_order_id(std::string(h.client_order_id.view()));
+    out.set_client_order_id(h.client_order_id.view().data(), h.client_order_id.view().size());
     out.set_instrument_id(h.instrument);
     out.set_cancelled_count(static_cast<std::uint32_t>(h.quantity));
     if (h.code != Code::None) {

@@ -120,7 +120,8 @@ grpc::ServerUnaryReactor* AccountQueryService::GetOpenOrders(
             for (const exchange::OpenOrderView& o : p.orders) {
                 cpx::v1::OpenOrder* order = out.add_orders();
                 order->set_order_id(o.order_id);
-                order->set_client_order_id(std::string(o.client_order_id.view()));
+                order->set_client_order_id(o.client_order_id.view().data(),
+                                           o.client_order_id.view().size());
                 order->set_instrument_id(o.instrument);
                 order->set_side(to_proto(o.side));
                 order->set_price_fen(o.price);
@@ -147,7 +148,8 @@ grpc::ServerUnaryReactor* AccountQueryService::GetFills(grpc::CallbackServerCont
                 cpx::v1::AccountFill* fill = out.add_fills();
                 fill->set_trade_id(f.trade_id);
                 fill->set_order_id(f.order_id);
-                fill->set_client_order_id(std::string(f.client_order_id.view()));
+                fill->set_client_order_id(f.client_order_id.view().data(),
+                                          f.client_order_id.view().size());
                 fill->set_instrument_id(f.instrument);
                 fill->set_side(to_proto(f.side));
                 fill->set_price_fen(f.price);
