@@ -3,7 +3,9 @@
 # cpxd, the exchange server, on 127.0.0.1:7070 with a demo market (instruments in
 # several hubs and delivery windows, a token bundle, providers and buyers trading
 # through the API). Extra arguments go to cpxd (cpxd --help lists them); Ctrl-C stops
-# it gracefully.
+# it gracefully. cpxd keeps its record in PostgreSQL: the server CPX_DATABASE_URL names,
+# or else the private cluster (scripts/pg.sh, data in build/pg), started here and
+# stopped when cpxd exits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,4 +30,27 @@ In another terminal:
   build/release/tools/cli/cpx --help
 
 EOF
-exec build/release/services/gateway/cpxd --demo --operator_key_file "${key_file}" "$@"
+
+# The private cluster is stopped at exit only when this script started it: a cluster
+# that was running already belongs to someone else (another run, a test run).
+if [ -z "${CPX_DATABASE_URL:-}" ]; then
+  if ! scripts/pg.sh status; then
+    trap 'scripts/pg.sh stop' EXIT
+  fi
+  CPX_DATABASE_URL="$(scripts/pg.sh start)"
+fi
+
+# cpxd runs as a child, not in this shell's place, so that the cluster can be stopped
+# after it exits; Ctrl-C and SIGTERM are passed on, and cpxd shuts down gracefully.
+build/release/services/gateway/cpxd --demo --database_url="${CPX_DATABASE_URL}" \
+  --operator_key_file "${key_file}" "$@" &
+cpxd_pid=$!
+trap 'kill -INT "${cpxd_pid}" 2>/dev/null || true' INT
+trap 'kill -TERM "${cpxd_pid}" 2>/dev/null || true' TERM
+# A signal ends `wait` early; waiting goes on until cpxd has really exited.
+while kill -0 "${cpxd_pid}" 2>/dev/null; do
+  wait "${cpxd_pid}" || true
+done
+status=0
+wait "${cpxd_pid}" || status=$?
+exit "${status}"

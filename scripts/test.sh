@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test of cpx: the optimised build, then the same
 # tests under AddressSanitizer + UndefinedBehaviorSanitizer, then the concurrency
-# tests under ThreadSanitizer.
+# tests under ThreadSanitizer. The database tests use PostgreSQL: CPX_DATABASE_URL's
+# server, or else the private cluster (scripts/pg.sh), started for the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
+
+# The database tests need a PostgreSQL server; each makes a fresh database on it and
+# drops it afterwards. CPX_DATABASE_URL names the server; without it the private cluster
+# (scripts/pg.sh) serves them, and is stopped at exit unless it was running before
+# (scripts/run.sh may be using it).
+if [ -z "${CPX_DATABASE_URL:-}" ]; then
+  if ! scripts/pg.sh status; then
+    trap 'scripts/pg.sh stop' EXIT
+  fi
+  CPX_DATABASE_URL="$(scripts/pg.sh start)"
+  export CPX_DATABASE_URL
+fi
 
 jobs="$(nproc)"
 passed=0

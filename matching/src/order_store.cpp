@@ -3,6 +3,7 @@
 // was sized when the engine was built.
 
 #include <cassert>
+#include <limits>
 
 #include "cpx/matching/engine.hpp"
 
@@ -159,6 +160,13 @@ void Engine::heap_sift_down(std::uint32_t pos) {
         pool_[heap_[smallest]].heap_pos = smallest;
         pos = smallest;
     }
+}
+
+Timestamp Engine::next_expiry_ns() const {
+    if (heap_.empty()) {
+        return std::numeric_limits<Timestamp>::max();
+    }
+    return pool_[heap_[0]].expiry_ns;
 }
 
 void Engine::expire_until(Timestamp now) {

@@ -53,10 +53,19 @@ class RecordingCaller final : public Caller {
     std::atomic<std::uint64_t> answered{0};
 };
 
-class RecordingObserver final : public RequestObserver {
+// A journal that keeps the sequenced requests in memory and calls each durable at once:
+// what this test checks is the order the sequencer hands them over in, not storage.
+class RecordingJournal final : public RequestJournal {
   public:
-    void on_sequenced(const Request& request) override { sequenced.push_back(request); }
+    std::uint64_t next_seq() const override { return sequenced.size() + 1; }
+    void append(const Request& request) override {
+        sequenced.push_back(request);
+        durable.store(sequenced.size(), std::memory_order_release);
+    }
+    void checkpoint(std::uint64_t) override {}
+    std::uint64_t durable_seq() const override { return durable.load(std::memory_order_acquire); }
     std::vector<Request> sequenced;
+    std::atomic<std::uint64_t> durable{0};
 };
 
 class DiscardSink final : public exchange::OutboundSink {
@@ -125,8 +134,8 @@ TEST_P(PipelineThreads, ConcurrentProducersAreAnsweredOnceAndReplayRebuildsTheSa
     config.exchange.client_id_window = 1u << 18;
     config.request_queue_capacity = 1u << 10;  // small, so that producers meet a full queue
     config.outbound_queue_capacity = 1u << 10;
-    RecordingObserver observer;
-    Pipeline pipeline(config, &observer);
+    RecordingJournal journal;
+    Pipeline pipeline(config, &journal);
     std::vector<exchange::Payload> payloads;
     const std::vector<Request> setup = setup_requests(payloads);
     pipeline.exchange().bootstrap_operator("operator", key_of(1));
@@ -197,7 +206,7 @@ TEST_P(PipelineThreads, ConcurrentProducersAreAnsweredOnceAndReplayRebuildsTheSa
     for (const Request& r : replay_setup) {
         replay.apply(r);
     }
-    for (const Request& r : observer.sequenced) {
+    for (const Request& r : journal.sequenced) {
         replay.apply(r);
     }
     EXPECT_EQ(replay.state_hash(), pipeline.exchange().state_hash());

@@ -19,6 +19,10 @@
 #   BUILD_DIR (build/release)  OUT (BUILD_DIR/load-results)
 #   CPXD (BUILD_DIR/services/gateway/cpxd)  OPERATOR_KEY (random)
 #   RAW_ONLY (0; 1 measures the raw server only and neither builds nor runs cpxd)
+#   DURABLE (0; 1 runs cpxd with its journal on a fresh PostgreSQL database, on the
+#            server CPX_DATABASE_URL names or else the private cluster of
+#            scripts/pg.sh, so that every answer waits for its commit; the database is
+#            dropped at the end)   INFLIGHT (32; per connection, see cpx-load --help)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -29,6 +33,8 @@ accounts="${ACCOUNTS:-8}"
 batch="${BATCH:-100}"
 rate="${RATE:-5000}"
 raw_only="${RAW_ONLY:-0}"
+durable="${DURABLE:-0}"
+inflight="${INFLIGHT:-32}"
 raw_port="${RAW_PORT:-50161}"
 cpxd_port="${CPXD_PORT:-50171}"
 build="${BUILD_DIR:-build/release}"
@@ -61,7 +67,15 @@ cleanup() {
   done
   server_pids=()
 }
-trap cleanup EXIT
+bench_db=""
+bench_server_url=""
+drop_bench_db() {
+  if [[ -n "${bench_db}" ]]; then
+    psql "${bench_server_url}" -qc "DROP DATABASE IF EXISTS ${bench_db} WITH (FORCE)" || true
+    bench_db=""
+  fi
+}
+trap 'cleanup; drop_bench_db' EXIT
 trap 'exit 130' INT TERM
 
 # start_server NAME PORT COMMAND...: starts a server in the background, logging to
@@ -104,7 +118,8 @@ run_modes() {
     echo "   ${label}: ${mode}" >&2
     timeout "${limit_s}" "${load}" --target "127.0.0.1:${port}" --mode "${mode}" \
       --duration-s "${duration_s}" --warmup-s "${warmup_s}" --connections "${connections}" \
-      --accounts "${accounts}" --batch "${batch}" --rate "${rate}" --json "$@" \
+      --accounts "${accounts}" --batch "${batch}" --rate "${rate}" --inflight "${inflight}" \
+      --json "$@" \
       >"${out}/${label}-${mode}.json" || true
     if ! jq -e . "${out}/${label}-${mode}.json" >/dev/null 2>&1; then
       echo '{"error":"cpx-load gave no result (timeout or crash)"}' >"${out}/${label}-${mode}.json"
@@ -186,9 +201,23 @@ run_cpxd() {
     echo "== cpxd: skipped, ${cpxd} is not built yet (services/gateway)"
     return 0
   fi
+  local database=()
+  if [[ "${durable}" == 1 ]]; then
+    local server_url="${CPX_DATABASE_URL:-}"
+    if [[ -z "${server_url}" ]]; then
+      server_url="$(scripts/pg.sh start)"
+    fi
+    bench_db="cpx_load_$$"
+    psql "${server_url}" -qc "CREATE DATABASE ${bench_db}"
+    bench_server_url="${server_url}"
+    bench_url="$(sed -E "s#^(postgres(ql)?://[^/?]*/)[^?]*#\1${bench_db}#" <<<"${server_url}")"
+    "${cpxd}" migrate --database_url="${bench_url}" >/dev/null
+    database=(--database_url "${bench_url}")
+    echo "== cpxd with its journal on ${bench_db} (every answer waits for its commit)" >&2
+  fi
   echo "== cpxd on 127.0.0.1:${cpxd_port}" >&2
   start_server cpxd "${cpxd_port}" "${cpxd}" --listen "127.0.0.1:${cpxd_port}" \
-    --operator-key "${operator_key}"
+    --operator-key "${operator_key}" "${database[@]}"
   run_modes cpxd "${cpxd_port}" --operator-key "${operator_key}"
   stop_servers
   print_table cpxd

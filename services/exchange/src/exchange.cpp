@@ -1,5 +1,6 @@
 #include "cpx/exchange/exchange.hpp"
 
+#include <algorithm>
 #include <cassert>
 #include <string>
 
@@ -49,15 +50,49 @@ Exchange::Exchange(const ExchangeConfig& config, OutboundSink& sink)
 Exchange::~Exchange() = default;
 
 AccountId Exchange::bootstrap_operator(const std::string& name, const KeyHash& key_hash) {
-    assert(accounts_.size() == 1);
+    Payload payload;
+    payload.account.name = name;
+    payload.new_key_hash = key_hash;
+    Request r;
+    r.type = RequestType::Bootstrap;
+    r.payload = &payload;
+    apply(r);
+    assert(accounts_.size() == 2);
+    return 1;
+}
+
+void Exchange::on_bootstrap(const Request& r) {
+    assert(r.payload != nullptr);
+    // Only an empty exchange takes one: a second bootstrap would be a back door to an
+    // operator account.
+    if (accounts_.size() != 1) {
+        reply(r.token, Code::RoleNotAllowed);
+        return;
+    }
     AccountState state;
     state.spec.id = 1;
-    state.spec.name = name;
+    state.spec.name = r.payload->account.name;
     state.spec.role = Role::Operator;
     state.reports = std::make_unique<ReportLog>(config_.report_retention);
     accounts_.push_back(std::move(state));
-    key_accounts_[key_string(key_hash)] = 1;
-    return 1;
+    key_accounts_[key_string(r.payload->new_key_hash)] = 1;
+    reply(r.token, Code::None);
+}
+
+AccountId Exchange::account_of_key(const KeyHash& key_hash) const {
+    const auto it = key_accounts_.find(key_string(key_hash));
+    return it == key_accounts_.end() ? 0 : it->second;
+}
+
+std::vector<SessionId> Exchange::open_sessions() const {
+    std::vector<SessionId> ids;
+    ids.reserve(sessions_.size());
+    for (const auto& entry : sessions_) {
+        ids.push_back(entry.first);
+    }
+    // The map's order depends on its hashing; the journal must not.
+    std::sort(ids.begin(), ids.end());
+    return ids;
 }
 
 const AccountState* Exchange::account(AccountId id) const {
@@ -116,6 +151,9 @@ void Exchange::apply(const Request& r) {
         case RequestType::SetAcceleratorTable:
         case RequestType::RegisterCapacity:
             on_admin(r);
+            return;
+        case RequestType::Bootstrap:
+            on_bootstrap(r);
             return;
         case RequestType::Tick: {
             current_ = Current{};

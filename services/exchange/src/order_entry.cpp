@@ -43,11 +43,13 @@ void Exchange::on_order_command(const Request& r) {
     // own Expired report: what they held is free for the command, and a cancel or
     // replace that names one is not taken for that order's own removal (which would
     // swallow its expiry).
-    current_ = Current{};
-    matching::Command expire;
-    expire.type = matching::CommandType::Tick;
-    expire.ts_ns = now_ns_;
-    engine_.apply(expire);
+    if (tick_due(now_ns_)) {
+        current_ = Current{};
+        matching::Command expire;
+        expire.type = matching::CommandType::Tick;
+        expire.ts_ns = now_ns_;
+        engine_.apply(expire);
+    }
 
     current_ = Current{};
     current_.type = r.type;

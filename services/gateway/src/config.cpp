@@ -79,6 +79,14 @@ const std::vector<Key>& keys() {
          [](ServerConfig& c, const std::string& v) {
              c.demo_orders_per_second = parse_number<std::uint32_t>("demo_orders_per_second", v);
          }},
+        {"database_url", "PostgreSQL URL; empty: no database ($CPX_DATABASE_URL)",
+         [](ServerConfig& c, const std::string& v) { c.database_url = v; }},
+        {"migrations_dir", "folder of the NNNN_name.sql migrations (the source tree's)",
+         [](ServerConfig& c, const std::string& v) { c.migrations_dir = v; }},
+        {"migrate_on_start", "apply missing migrations before serving (true)",
+         [](ServerConfig& c, const std::string& v) {
+             c.migrate_on_start = parse_bool("migrate_on_start", v);
+         }},
         {"order_capacity", "orders that can rest at once (1048576)",
          [](ServerConfig& c, const std::string& v) {
              c.pipeline.exchange.order_capacity = parse_number<std::uint32_t>("order_capacity", v);
@@ -109,6 +117,23 @@ const std::vector<Key>& keys() {
         {"idle_spins", "yields of an idle order-path thread before it sleeps (32)",
          [](ServerConfig& c, const std::string& v) {
              c.pipeline.idle_spins = parse_number<int>("idle_spins", v);
+         }},
+        {"checkpoint_every",
+         "journalled requests between state-hash checkpoints, and one at stop (1000000)",
+         [](ServerConfig& c, const std::string& v) {
+             c.pipeline.checkpoint_every = parse_number<std::uint64_t>("checkpoint_every", v);
+             if (c.pipeline.checkpoint_every == 0) {
+                 throw std::invalid_argument("checkpoint_every must be at least 1");
+             }
+         }},
+        {"snapshot_after_replay",
+         "a start that replayed at least this many journalled requests snapshots (1000000)",
+         [](ServerConfig& c, const std::string& v) {
+             c.snapshot_after_replay = parse_number<std::uint64_t>("snapshot_after_replay", v);
+         }},
+        {"held_capacity", "answers that may wait for the journal at once, power of two (262144)",
+         [](ServerConfig& c, const std::string& v) {
+             c.pipeline.held_capacity = parse_power_of_two("held_capacity", v);
          }},
         {"heartbeat_interval_ms", "default heartbeat of order-entry streams (5000)",
          [](ServerConfig& c, const std::string& v) {
@@ -187,6 +212,11 @@ ServerConfig load_config(int argc, const char* const* argv) {
     if (const char* env = std::getenv("CPXD_CONFIG")) {
         config_file = env;
     }
+    // The URL the scripts and tests share is only a default: the file, CPXD_DATABASE_URL
+    // and --database_url (even an empty one, which means no database) override it.
+    if (const char* env = std::getenv("CPX_DATABASE_URL")) {
+        config.database_url = env;
+    }
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
         if (arg.rfind("--", 0) != 0) {
@@ -234,6 +264,8 @@ ServerConfig load_config(int argc, const char* const* argv) {
 std::string config_help() {
     std::string out =
         "usage: cpxd [--config FILE] [--key=value ...]\n"
+        "       cpxd migrate [--config FILE] [--key=value ...]\n"
+        "           applies the database's missing migrations, prints each, and exits\n"
         "Each key may also come from the config file (key = value) or the environment\n"
         "(CPXD_KEY); flags override the environment, which overrides the file.\n\nkeys:\n";
     for (const Key& k : keys()) {

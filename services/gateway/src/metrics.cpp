@@ -3,6 +3,7 @@
 #include <string>
 
 #include "cpx/gateway/pipeline.hpp"
+#include "cpx/journal/pg_journal.hpp"
 
 namespace cpx::gateway {
 
@@ -65,6 +66,30 @@ void GatewayMetrics::watch(ops::Registry& registry, const Pipeline& pipeline) {
     registry.register_callback_gauge(
         "cpx_requests_applied", "Requests the exchange has applied since start.", {},
         [&pipeline] { return static_cast<std::int64_t>(pipeline.requests_applied()); });
+    registry.register_callback_gauge(
+        "cpx_queue_depth", "Records waiting in a queue of the order path.", {{"queue", "held"}},
+        [&pipeline] { return static_cast<std::int64_t>(pipeline.held_depth()); });
+}
+
+void GatewayMetrics::watch(ops::Registry& registry, const journal::PgJournal& journal) {
+    const auto gauge = [&](const char* name, const char* help, auto read) {
+        registry.register_callback_gauge(name, help, {},
+                                         [read] { return static_cast<std::int64_t>(read()); });
+    };
+    gauge("cpx_journal_durable_seq", "The last journal sequence number known durable.",
+          [&journal] { return journal.durable_seq(); });
+    gauge("cpx_journal_commits", "Group commits of the journal since start.",
+          [&journal] { return journal.stats().commits.load(std::memory_order_relaxed); });
+    gauge("cpx_journal_records", "Requests the journal has committed since start.",
+          [&journal] { return journal.stats().records.load(std::memory_order_relaxed); });
+    gauge("cpx_journal_bytes", "Bytes of COPY rows the journal has committed since start.",
+          [&journal] { return journal.stats().bytes.load(std::memory_order_relaxed); });
+    gauge("cpx_journal_failures", "Journal writes that failed and were retried.",
+          [&journal] { return journal.stats().failures.load(std::memory_order_relaxed); });
+    gauge("cpx_journal_batch_records_max", "The largest group commit, in requests.",
+          [&journal] { return journal.stats().batch_records_max.load(std::memory_order_relaxed); });
+    gauge("cpx_journal_connected", "1 while the journal's last write succeeded.",
+          [&journal] { return journal.connected() ? 1 : 0; });
 }
 
 }  // namespace cpx::gateway

@@ -1,6 +1,9 @@
 #include "cpx/gateway/pipeline.hpp"
 
+#include <algorithm>
+#include <cassert>
 #include <chrono>
+#include <limits>
 #include <thread>
 
 namespace cpx::gateway {
@@ -23,7 +26,72 @@ constexpr std::size_t kBatch = 256;
 
 }  // namespace
 
+Pipeline::OutputSink::OutputSink(const PipelineConfig& config,
+                                 matching::SpscQueue<exchange::Outbound>& queue,
+                                 Dispatcher& dispatcher, RequestJournal* journal)
+    : queue_(queue),
+      dispatcher_(dispatcher),
+      journal_(journal),
+      direct_(!config.dispatch_thread),
+      held_(journal != nullptr ? config.held_capacity : 0),
+      held_mask_(config.held_capacity - 1) {
+    assert((config.held_capacity & (config.held_capacity - 1)) == 0);
+}
+
 void Pipeline::OutputSink::deliver(const exchange::Outbound& out) {
+    if (replaying_) {
+        // A replayed request's callers are gone; its market output is still the book.
+        if (out.kind == exchange::OutKind::Market) {
+            dispatcher_.handle(&out, 1);
+        }
+        return;
+    }
+    if (journal_ == nullptr) {
+        forward(out);
+        return;
+    }
+    // The ring is full only when the journal is behind by held_capacity records. Every
+    // request whose output is held was appended before it was applied, so the journal
+    // gets there without the sequencer's help.
+    while (held_count_ == held_.size()) {
+        if (release_durable() == 0) {
+            std::this_thread::yield();
+        }
+    }
+    held_[(held_head_ + held_count_) & held_mask_] = Held{tag_, out};
+    ++held_count_;
+    held_count_approx_.store(held_count_, std::memory_order_relaxed);
+}
+
+std::size_t Pipeline::OutputSink::release_durable() {
+    if (held_count_ == 0) {
+        return 0;
+    }
+    const std::uint64_t durable = journal_->durable_seq();
+    std::size_t sent = 0;
+    while (held_count_ != 0 && held_[held_head_].seq <= durable) {
+        forward(held_[held_head_].out);
+        held_head_ = (held_head_ + 1) & held_mask_;
+        --held_count_;
+        ++sent;
+    }
+    held_count_approx_.store(held_count_, std::memory_order_relaxed);
+    return sent;
+}
+
+bool Pipeline::OutputSink::release_ready() const {
+    return held_count_ != 0 && held_[held_head_].seq <= journal_->durable_seq();
+}
+
+std::size_t Pipeline::OutputSink::drop_held() {
+    const std::size_t dropped = held_count_;
+    held_head_ = 0;
+    held_count_ = 0;
+    held_count_approx_.store(0, std::memory_order_relaxed);
+    return dropped;
+}
+
+void Pipeline::OutputSink::forward(const exchange::Outbound& out) {
     if (direct_) {
         dispatcher_.handle(&out, 1);
         return;
@@ -34,13 +102,13 @@ void Pipeline::OutputSink::deliver(const exchange::Outbound& out) {
     }
 }
 
-Pipeline::Pipeline(const PipelineConfig& config, RequestObserver* observer)
+Pipeline::Pipeline(const PipelineConfig& config, RequestJournal* journal)
     : config_(config),
-      observer_(observer),
+      journal_(journal),
       requests_(config.request_queue_capacity),
       outbound_(config.outbound_queue_capacity),
       dispatcher_(config.control_queue_capacity),
-      sink_(outbound_, dispatcher_, !config.dispatch_thread),
+      sink_(config, outbound_, dispatcher_, journal),
       exchange_(std::make_unique<exchange::Exchange>(config.exchange, sink_)) {
     if (!config.dispatch_thread) {
         dispatcher_.share_bell(&sequencer_bell_);
@@ -113,24 +181,126 @@ void Pipeline::retry_deferred() {
     }
 }
 
+void Pipeline::replay(const exchange::Request& request) {
+    assert(!running_.load());
+    last_ns_ = std::max(last_ns_, request.ts_ns);
+    sink_.set_replaying(true);
+    exchange_->apply(request);
+    sink_.set_replaying(false);
+}
+
+void Pipeline::reset_exchange() {
+    assert(!running_.load());
+    exchange_.reset();
+    exchange_ = std::make_unique<exchange::Exchange>(config_.exchange, sink_);
+}
+
+void Pipeline::rebuild_market_data() {
+    assert(!running_.load());
+    const matching::Engine& engine = exchange_->engine();
+    for (const matching::InstrumentId id : engine.instruments()) {
+        exchange::Outbound out;
+        out.kind = exchange::OutKind::Market;
+        out.instrument = id;
+        out.ts_ns = last_ns_;
+        out.market = exchange::MarketKind::State;
+        out.state = engine.state(id).value_or(matching::TradingState::Closed);
+        dispatcher_.handle(&out, 1);
+        out.market = exchange::MarketKind::Level;
+        for (const matching::Side side : {matching::Side::Buy, matching::Side::Sell}) {
+            out.side = side;
+            for (const matching::LevelView& level :
+                 engine.depth(id, side, std::numeric_limits<std::size_t>::max())) {
+                out.price = level.price;
+                out.quantity = level.total;
+                out.order_count = level.order_count;
+                dispatcher_.handle(&out, 1);
+            }
+        }
+    }
+    dispatcher_.end_round();
+}
+
+void Pipeline::apply_before_start(exchange::Request request) {
+    assert(!running_.load());
+    last_ns_ = std::max(last_ns_, wall_clock_ns());
+    request.ts_ns = last_ns_;
+    if (journal_ != nullptr && exchange::changes_state(request.type)) {
+        journal_->append(request);
+        ++since_checkpoint_;
+    }
+    sink_.set_replaying(true);
+    exchange_->apply(request);
+    sink_.set_replaying(false);
+}
+
 void Pipeline::apply_batch(exchange::Request* batch, std::size_t count) {
     // One clock read per batch: every request of it is stamped with the same time,
     // which never goes back.
     last_ns_ = std::max(last_ns_, wall_clock_ns());
     for (std::size_t i = 0; i < count; ++i) {
-        batch[i].ts_ns = last_ns_;
-        if (observer_ != nullptr) {
-            observer_->on_sequenced(batch[i]);
+        exchange::Request& r = batch[i];
+        r.ts_ns = last_ns_;
+        if (journal_ != nullptr) {
+            // Appended before it is applied, so that its output, held under its number,
+            // always has the journal working towards it. A query changes nothing and is
+            // not journalled; its answer waits for what it saw to be durable.
+            if (exchange::changes_state(r.type)) {
+                sink_.set_tag(journal_->next_seq());
+                journal_->append(r);
+                ++since_checkpoint_;
+            } else {
+                sink_.set_tag(journal_->next_seq() - 1);
+            }
         }
-        exchange_->apply(batch[i]);
+        exchange_->apply(r);
+        if (journal_ != nullptr && since_checkpoint_ >= config_.checkpoint_every) {
+            journal_->checkpoint(exchange_->state_hash());
+            since_checkpoint_ = 0;
+        }
     }
     applied_.fetch_add(count, std::memory_order_relaxed);
 }
 
 void Pipeline::apply_tick() {
+    // A tick that would expire nothing changes nothing: it is neither applied nor
+    // journalled, and the journal stays quiet while the market is.
+    const std::int64_t now = std::max(last_ns_, wall_clock_ns());
+    if (!exchange_->tick_due(now)) {
+        return;
+    }
     exchange::Request tick;
     tick.type = exchange::RequestType::Tick;
     apply_batch(&tick, 1);
+}
+
+bool Pipeline::release_durable() {
+    if (journal_ == nullptr || sink_.release_durable() == 0) {
+        return false;
+    }
+    if (config_.dispatch_thread) {
+        dispatcher_.bell().ring();
+    } else {
+        dispatcher_.end_round();
+    }
+    return true;
+}
+
+void Pipeline::finish_journal() {
+    if (journal_ == nullptr) {
+        return;
+    }
+    if (since_checkpoint_ > 0) {
+        journal_->checkpoint(exchange_->state_hash());
+        since_checkpoint_ = 0;
+    }
+    const std::int64_t deadline = steady_ns() + config_.stop_durable_wait_ns;
+    while (sink_.holding() && steady_ns() < deadline) {
+        if (!release_durable()) {
+            sequencer_bell_.wait(1'000'000, [this] { return sink_.release_ready(); });
+        }
+    }
+    sink_.drop_held();
 }
 
 void Pipeline::run_sequencer() {
@@ -139,11 +309,17 @@ void Pipeline::run_sequencer() {
     int idle_spins = 0;
     while (true) {
         const std::size_t n = requests_.pop_batch(batch, kBatch);
+        const bool released = release_durable();
         if (n > 0) {
             idle_spins = 0;
             apply_batch(batch, n);
+            release_durable();
             // One wake of the dispatcher per batch, after all of its output is queued.
             dispatcher_.bell().ring();
+            continue;
+        }
+        if (released) {
+            idle_spins = 0;
             continue;
         }
         if (stop_sequencer_.load(std::memory_order_acquire) && requests_.size_approx() == 0) {
@@ -158,7 +334,7 @@ void Pipeline::run_sequencer() {
         // is due.
         if (++idle_spins > config_.idle_spins) {
             sequencer_bell_.wait(config_.tick_interval_ns - (steady_ns() - last_tick_ns), [this] {
-                return requests_.size_approx() != 0 ||
+                return requests_.size_approx() != 0 || sink_.release_ready() ||
                        stop_sequencer_.load(std::memory_order_acquire);
             });
             idle_spins = 0;
@@ -166,6 +342,7 @@ void Pipeline::run_sequencer() {
             std::this_thread::yield();
         }
     }
+    finish_journal();
     sequencer_done_.store(true, std::memory_order_release);
     dispatcher_.bell().ring();
 }
@@ -230,9 +407,12 @@ void Pipeline::run_combined() {
         retry_deferred();
         dispatcher_.run_controls();
         const std::size_t n = requests_.pop_batch(batch, kBatch);
+        const bool released = release_durable();
         if (n > 0) {
             apply_batch(batch, n);
-            dispatcher_.end_round();
+            if (!release_durable()) {
+                dispatcher_.end_round();
+            }
             idle_spins = 0;
         }
         const std::int64_t now = steady_ns();
@@ -246,7 +426,7 @@ void Pipeline::run_combined() {
             dispatcher_.on_timer(now);
             dispatcher_.end_round();
         }
-        if (n > 0) {
+        if (n > 0 || released) {
             continue;
         }
         if (stop_sequencer_.load(std::memory_order_acquire) && requests_.size_approx() == 0 &&
@@ -256,7 +436,7 @@ void Pipeline::run_combined() {
         if (++idle_spins > config_.idle_spins) {
             sequencer_bell_.wait(config_.tick_interval_ns - (steady_ns() - last_tick_ns), [this] {
                 return requests_.size_approx() != 0 || !deferred_.empty() ||
-                       dispatcher_.controls_pending() ||
+                       dispatcher_.controls_pending() || sink_.release_ready() ||
                        stop_sequencer_.load(std::memory_order_acquire);
             });
             idle_spins = 0;
@@ -264,6 +444,8 @@ void Pipeline::run_combined() {
             std::this_thread::yield();
         }
     }
+    finish_journal();
+    dispatcher_.end_round();
     sequencer_done_.store(true, std::memory_order_release);
 }
 

@@ -13,6 +13,7 @@
 
 #include "cpx/gateway/auth.hpp"
 #include "cpx/gateway/log.hpp"
+#include "cpx/journal/pg_snapshots.hpp"
 
 namespace cpx::gateway {
 
@@ -49,18 +50,35 @@ std::shared_ptr<grpc::ServerCredentials> credentials(const ServerConfig& c) {
     return grpc::SslServerCredentials(options);
 }
 
+std::unique_ptr<journal::PgJournal> make_journal(const ServerConfig& config) {
+    if (config.database_url.empty()) {
+        return nullptr;
+    }
+    journal::PgJournalConfig journal_config;
+    journal_config.database_url = config.database_url;
+    return std::make_unique<journal::PgJournal>(journal_config);
+}
+
 }  // namespace
 
 Server::Server(ServerConfig config)
     : config_(std::move(config)),
       metrics_(registry_),
-      pipeline_(config_.pipeline),
+      journal_(make_journal(config_)),
+      pipeline_(config_.pipeline, journal_.get()),
       context_{pipeline_, config_.gateway, metrics_},
       order_entry_(context_),
       market_data_(context_),
       account_query_(context_),
       admin_(context_) {
     metrics_.watch(registry_, pipeline_);
+    if (journal_) {
+        metrics_.watch(registry_, *journal_);
+        journal_->set_on_durable([this] { pipeline_.wake_sequencer(); });
+        journal_->set_on_error([](const std::string& error) {
+            log_event("error", "journal_write_failed", {field("error", error)});
+        });
+    }
     pipeline_.dispatcher().count_trades(&metrics_.trades);
 }
 
@@ -72,10 +90,22 @@ std::uint16_t Server::ops_port() const {
     return ops_ ? ops_->port() : 0;
 }
 
-void Server::start() {
-    operator_key_ = config_.operator_key.empty() ? generate_api_key() : config_.operator_key;
-    pipeline_.exchange().bootstrap_operator("operator", hash_api_key(operator_key_));
-    if (config_.operator_key.empty() && !config_.operator_key_file.empty()) {
+void Server::resolve_operator_key() {
+    operator_key_ = config_.operator_key;
+    // A key file from an earlier start is the operator's key for the journal that start
+    // began: reuse it rather than make a key the journalled operator does not have.
+    if (operator_key_.empty() && !config_.operator_key_file.empty()) {
+        std::ifstream in(config_.operator_key_file);
+        std::string line;
+        if (in && std::getline(in, line) && !line.empty()) {
+            operator_key_ = line;
+        }
+    }
+    if (!operator_key_.empty()) {
+        return;
+    }
+    operator_key_ = generate_api_key();
+    if (!config_.operator_key_file.empty()) {
         std::ofstream out(config_.operator_key_file, std::ios::trunc);
         if (!out) {
             throw std::runtime_error("operator_key_file '" + config_.operator_key_file +
@@ -83,6 +113,83 @@ void Server::start() {
         }
         ::chmod(config_.operator_key_file.c_str(), 0600);
         out << operator_key_ << "\n";
+    }
+}
+
+void Server::write_snapshot(std::uint64_t seq) {
+    const auto started = std::chrono::steady_clock::now();
+    std::string bytes;
+    pipeline_.exchange().save_snapshot(bytes);
+    journal::PgSnapshotStore(config_.database_url)
+        .write(seq, pipeline_.exchange().state_hash(), bytes);
+    last_snapshot_seq_ = seq;
+    log_event("info", "snapshot_written",
+              {field("seq", static_cast<std::int64_t>(seq)),
+               field("bytes", static_cast<std::int64_t>(bytes.size())),
+               field("elapsed_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::steady_clock::now() - started)
+                                       .count())});
+}
+
+void Server::recover_and_bootstrap() {
+    if (journal_) {
+        journal::RecoveryHooks hooks;
+        hooks.apply = [this](const exchange::Request& r) { pipeline_.replay(r); };
+        hooks.state_hash = [this] { return pipeline_.exchange().state_hash(); };
+        hooks.load_snapshot = [this](std::string_view bytes, std::string& error) {
+            return pipeline_.exchange().load_snapshot(bytes, error);
+        };
+        hooks.reset = [this] { pipeline_.reset_exchange(); };
+        hooks.after_snapshot = [this] { pipeline_.rebuild_market_data(); };
+        recovery_ = journal_->recover(hooks);
+        last_snapshot_seq_ = recovery_.snapshot_seq;
+        if (!recovery_.snapshot_refused.empty()) {
+            log_event("warning", "snapshot_refused", {field("reason", recovery_.snapshot_refused)});
+        }
+        log_event(
+            "info", "journal_recovered",
+            {field("last_seq", static_cast<std::int64_t>(recovery_.last_seq)),
+             field("snapshot_seq", static_cast<std::int64_t>(recovery_.snapshot_seq)),
+             field("snapshot_bytes", static_cast<std::int64_t>(recovery_.snapshot_bytes)),
+             field("snapshot_load_ms", recovery_.snapshot_load_ms),
+             field("replayed", static_cast<std::int64_t>(recovery_.replayed)),
+             field("checkpoints_checked", static_cast<std::int64_t>(recovery_.checkpoints_checked)),
+             field("elapsed_ms", recovery_.elapsed_ms)});
+        // A long replay is not repeated at the next start.
+        if (recovery_.replayed >= config_.snapshot_after_replay) {
+            write_snapshot(recovery_.last_seq);
+        }
+    }
+    exchange::Exchange& exchange = pipeline_.exchange();
+    const exchange::KeyHash key_hash = hash_api_key(operator_key_);
+    if (exchange.account(1) == nullptr) {
+        exchange::Payload payload;
+        payload.account.name = "operator";
+        payload.new_key_hash = key_hash;
+        exchange::Request bootstrap;
+        bootstrap.type = exchange::RequestType::Bootstrap;
+        bootstrap.payload = &payload;
+        pipeline_.apply_before_start(bootstrap);
+    } else if (exchange.account_of_key(key_hash) != 1) {
+        log_event("warning", "operator_key_unknown",
+                  {field("detail", std::string_view("the configured operator key is not the "
+                                                    "journalled operator's; use its key file"))});
+    }
+    // The streams of the sessions the journal left logged on ended with the process that
+    // served them: their cancel-on-disconnect happens now, in sequence.
+    for (const exchange::SessionId session : exchange.open_sessions()) {
+        exchange::Request logoff;
+        logoff.type = exchange::RequestType::Logoff;
+        logoff.session = session;
+        pipeline_.apply_before_start(logoff);
+    }
+}
+
+void Server::start() {
+    resolve_operator_key();
+    recover_and_bootstrap();
+    if (journal_) {
+        journal_->start();
     }
     pipeline_.start();
 
@@ -99,6 +206,9 @@ void Server::start() {
     grpc_ = builder.BuildAndStart();
     if (!grpc_ || port_ == 0) {
         pipeline_.stop();
+        if (journal_) {
+            journal_->stop();
+        }
         throw std::runtime_error("cannot listen on " + config_.listen);
     }
     grpc_->GetHealthCheckService()->SetServingStatus(true);
@@ -132,6 +242,19 @@ void Server::shutdown() {
                     std::chrono::milliseconds(config_.shutdown_grace_ms));
     grpc_->Wait();
     pipeline_.stop();
+    if (journal_) {
+        journal_->stop();
+        // Everything applied is durable now: the next start loads this state and
+        // replays nothing.
+        if (journal_->durable_seq() == journal_->next_seq() - 1 && journal_->durable_seq() > 0 &&
+            journal_->durable_seq() != last_snapshot_seq_) {
+            try {
+                write_snapshot(journal_->durable_seq());
+            } catch (const std::exception& e) {
+                log_event("error", "snapshot_failed", {field("error", std::string_view(e.what()))});
+            }
+        }
+    }
     ops_->stop();
     log_event("info", "cpxd_stopped",
               {field("requests_applied", static_cast<std::int64_t>(pipeline_.requests_applied()))});

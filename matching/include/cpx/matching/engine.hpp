@@ -15,6 +15,9 @@
 
 namespace cpx::matching {
 
+class SnapshotWriter;
+class SnapshotReader;
+
 struct EngineConfig {
     // The most orders that can rest at once across all instruments of the engine.
     // Memory for them is taken when the engine is built; a new order that could rest
@@ -67,6 +70,9 @@ class Engine {
     std::vector<OrderView> orders(InstrumentId id, Side side) const;  // in priority order
     std::optional<OrderView> find_order(OrderId id) const;
     std::uint32_t resting_orders() const { return live_orders_; }
+    // The earliest expiry of a resting GTD order, or the largest Timestamp when none
+    // rests: a Tick before then changes nothing.
+    Timestamp next_expiry_ns() const;
     std::vector<InstrumentId> instruments() const;  // ascending
 
     // A hash of every book's content in priority order, independent of layout.
@@ -77,6 +83,17 @@ class Engine {
     std::size_t memory_bytes() const;
 
     Sequence last_sequence() const { return seq_; }
+
+    // Snapshots (matching/src/snapshot.cpp, format in snapshot_io.hpp). save writes the
+    // whole state that decides future output: books, orders in their queues and slots,
+    // the free-slot order, the expiry heap, trading states, reference prices, the event
+    // sequence. load restores it into an engine that was just constructed (no
+    // instrument added, nothing applied) with the same order capacity; afterwards the
+    // engine answers every command exactly as the saved one would. On false the reader
+    // holds the reason and the engine is unusable: discard it. Neither may be called
+    // from inside apply().
+    void save(SnapshotWriter& out) const;
+    bool load(SnapshotReader& in);
 
   private:
     struct Incoming;

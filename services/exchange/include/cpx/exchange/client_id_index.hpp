@@ -16,6 +16,11 @@
 #include "cpx/exchange/outbound.hpp"
 #include "cpx/exchange/request.hpp"
 
+namespace cpx::matching {
+class SnapshotWriter;
+class SnapshotReader;
+}  // namespace cpx::matching
+
 namespace cpx::exchange {
 
 struct FirstAnswer {
@@ -36,6 +41,12 @@ class ClientIdIndex {
     // Remembers an id that is not present. Forgets the oldest id when the window is full.
     void insert(AccountId account, const ClientOrderId& id, const FirstAnswer& answer);
     std::uint32_t size() const { return size_; }
+
+    // Snapshots (services/exchange/src/snapshot.cpp): the window and the remembered ids
+    // oldest first with their answers. load refills an empty index of the same window,
+    // so that the same ids are found, and forgotten in the same order.
+    void save(matching::SnapshotWriter& out) const;
+    bool load(matching::SnapshotReader& in);
 
   private:
     struct Entry {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -71,15 +72,39 @@ class Exchange {
     // Applies one request and delivers its output to the sink before returning.
     void apply(const Request& request);
 
-    // Creates the first operator account with an API key, before any request: the
-    // bootstrap of an empty exchange. Returns its id.
+    // Creates the first operator account with an API key by applying a Bootstrap
+    // request: for tests and tools that drive an exchange directly. Returns its id.
     AccountId bootstrap_operator(const std::string& name, const KeyHash& key_hash);
+
+    // True when a Tick at now_ns would expire an order: the sequencer applies (and
+    // journals) a Tick only then.
+    bool tick_due(Timestamp now_ns) const { return engine_.next_expiry_ns() <= now_ns; }
 
     // Read-only views for tests and snapshots; not for the order path.
     const matching::Engine& engine() const { return engine_; }
     const AccountState* account(AccountId id) const;
     std::uint32_t live_orders() const { return live_records_; }
+    // The account an API key belongs to, or 0.
+    AccountId account_of_key(const KeyHash& key_hash) const;
+    // The order-entry sessions logged on, in the order they were opened: after a
+    // restart their streams are gone, and the server logs each off.
+    std::vector<SessionId> open_sessions() const;
     std::uint64_t state_hash() const;
+
+    // Snapshots (services/exchange/src/snapshot.cpp; format in
+    // cpx/matching/snapshot_io.hpp). save_snapshot replaces out with the whole
+    // deterministic state: the engine, accounts, API keys, sessions, live order records
+    // and their free list, idempotency window, report logs, capacity, deposits,
+    // accelerator table, id counters and time. Call it between requests, never from a
+    // sink.
+    // load_snapshot restores such bytes into an Exchange that was just constructed
+    // (nothing applied, not even a Bootstrap) with the same ExchangeConfig; from then on
+    // it gives the same output, byte for byte, as the saved exchange would for the same
+    // requests. It checks the format, the checksum, the config and every index in the
+    // bytes; on false, error says why and the exchange is unusable: destroy it (and, in
+    // recovery, fall back to a full replay).
+    void save_snapshot(std::string& out) const;
+    bool load_snapshot(std::string_view bytes, std::string& error);
 
   private:
     // What the exchange knows of a live order beyond the engine's view: who placed it,
@@ -138,6 +163,7 @@ class Exchange {
     void on_logoff(const Request& r);
     void on_query(const Request& r);
     void on_admin(const Request& r);
+    void on_bootstrap(const Request& r);
     Code add_instrument(const Request& r);
     Code set_trading_state(const Request& r);
     Code create_account(const Request& r);

@@ -10,6 +10,11 @@
 
 #include "cpx/exchange/outbound.hpp"
 
+namespace cpx::matching {
+class SnapshotWriter;
+class SnapshotReader;
+}  // namespace cpx::matching
+
 namespace cpx::exchange {
 
 class ReportLog {
@@ -29,6 +34,11 @@ class ReportLog {
     std::size_t find(std::uint64_t seq) const;
     // The position of the first report numbered above seq (size() when there is none).
     std::size_t first_after(std::uint64_t seq) const;
+
+    // Snapshots (services/exchange/src/snapshot.cpp): the kept records in order and the
+    // ring's size, which decides when the log grows and when it starts to forget.
+    void save(matching::SnapshotWriter& out) const;
+    bool load(matching::SnapshotReader& in);
 
   private:
     void drop_oldest_report();

@@ -60,9 +60,26 @@ enum class RequestType : std::uint8_t {
     CreditDeposit = 52,
     SetAcceleratorTable = 53,
     RegisterCapacity = 54,
+    // The first operator account (payload: account name, new_key_hash), on an exchange
+    // with no account yet: the start of every journal.
+    Bootstrap = 80,
     // Advances time so that GTD orders expire and rate limits refill; no caller.
     Tick = 64,
 };
+
+// Queries read and change nothing; every other request changes the exchange's state and
+// is what a journal must keep to rebuild it.
+constexpr bool changes_state(RequestType type) {
+    switch (type) {
+        case RequestType::ListInstruments:
+        case RequestType::OpenOrders:
+        case RequestType::Fills:
+        case RequestType::Balances:
+            return false;
+        default:
+            return true;
+    }
+}
 
 // What an operator does to an instrument's trading phase.
 enum class StateAction : std::uint8_t {

@@ -9,6 +9,7 @@
 
 #include "cpx/gateway/pipeline.hpp"
 #include "cpx/gateway/services.hpp"
+#include "cpx/store/migrations_dir.hpp"
 
 namespace cpx::gateway {
 
@@ -30,12 +31,24 @@ struct ServerConfig {
     // Lists a demo market and runs simulated providers and buyers through the API.
     bool demo = false;
     std::uint32_t demo_orders_per_second = 50;
+    // PostgreSQL, where the exchange keeps its record (a libpq URL; empty: no
+    // database). Without database_url anywhere, the environment's CPX_DATABASE_URL,
+    // which the scripts and tests share, is the default.
+    std::string database_url;
+    std::string migrations_dir = cpx::store::default_migrations_dir().string();
+    // Applies the migrations the database lacks before serving; off where an operator
+    // runs `cpxd migrate` as a step of its own.
+    bool migrate_on_start = true;
+    // A recovery that replayed at least this many journalled requests writes a snapshot
+    // before serving, so that the next start does not replay them again. Every clean
+    // stop writes one too.
+    std::uint64_t snapshot_after_replay = 1'000'000;
     PipelineConfig pipeline;
     GatewayOptions gateway;
 };
 
 // Throws std::invalid_argument naming the key and source of a bad value or an unknown
-// key. `--help` is not handled here.
+// key. `--help` and the `migrate` subcommand are not handled here: argv holds flags only.
 ServerConfig load_config(int argc, const char* const* argv);
 
 // The keys, their meaning and default, for --help.

@@ -9,6 +9,10 @@
 #include "cpx/exchange/status.hpp"
 #include "cpx/ops/metrics.hpp"
 
+namespace cpx::journal {
+class PgJournal;
+}
+
 namespace cpx::gateway {
 
 class Pipeline;
@@ -17,6 +21,8 @@ struct GatewayMetrics {
     explicit GatewayMetrics(ops::Registry& registry);
     // Registers the gauges that read the pipeline's queues at each scrape.
     void watch(ops::Registry& registry, const Pipeline& pipeline);
+    // The journal's progress: its durable sequence number, commits, failures.
+    void watch(ops::Registry& registry, const journal::PgJournal& journal);
 
     void reject(exchange::Code code) {
         const auto index = static_cast<std::size_t>(code);

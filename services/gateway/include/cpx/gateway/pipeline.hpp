@@ -1,9 +1,11 @@
 #pragma once
 // The order path of cpxd: gRPC threads submit requests to a bounded lock-free queue;
-// the sequencer thread stamps each with the time, shows it to the journal, and applies
-// it to the exchange; the exchange's output goes through a second bounded lock-free
-// queue to the dispatcher thread, which answers callers and feeds streams. No lock and
-// no allocation on this path in steady state (the exchange's own bounded tables aside).
+// the sequencer thread stamps each with the time, hands it to the journal, and applies
+// it to the exchange; the exchange's output waits in a bounded ring until the journal
+// says the request behind it is durable, then goes to the dispatcher (on the sequencer
+// thread, or through a second bounded lock-free queue to a thread of its own), which
+// answers callers and feeds streams. No lock and no allocation on this path in steady
+// state (the exchange's own bounded tables aside).
 
 #include <atomic>
 #include <cstdint>
@@ -15,10 +17,13 @@
 #include "cpx/exchange/request.hpp"
 #include "cpx/gateway/dispatcher.hpp"
 #include "cpx/gateway/doorbell.hpp"
+#include "cpx/journal/request_journal.hpp"
 #include "cpx/matching/mpsc_queue.hpp"
 #include "cpx/matching/spsc_queue.hpp"
 
 namespace cpx::gateway {
+
+using journal::RequestJournal;
 
 struct PipelineConfig {
     exchange::ExchangeConfig exchange;
@@ -38,25 +43,42 @@ struct PipelineConfig {
     // cores needs; a thread of its own lets a machine with more cores apply and answer
     // at the same time.
     bool dispatch_thread = false;
-};
-
-// Sees every request in sequence, stamped, before the exchange applies it: where the
-// durable journal will sit. Called on the sequencer thread.
-class RequestObserver {
-  public:
-    virtual ~RequestObserver() = default;
-    virtual void on_sequenced(const exchange::Request& request) = 0;
+    // Output records that may wait for the journal at once (power of two). When it is
+    // full the sequencer waits for the journal.
+    std::size_t held_capacity = std::size_t{1} << 18;
+    // A checkpoint (the state hash, for recovery to compare) every this many journalled
+    // requests, and at stop.
+    std::uint64_t checkpoint_every = 1'000'000;
+    // How long stop() waits for the journal to make the last requests durable before it
+    // drops their answers (the callers then see their calls end without an answer).
+    std::int64_t stop_durable_wait_ns = 10'000'000'000;
 };
 
 class Pipeline {
   public:
-    explicit Pipeline(const PipelineConfig& config, RequestObserver* observer = nullptr);
+    // With a journal, every answer waits until the request behind it is durable; the
+    // journal must call wake_sequencer() whenever its durable_seq() advances.
+    explicit Pipeline(const PipelineConfig& config, RequestJournal* journal = nullptr);
     ~Pipeline();
     Pipeline(const Pipeline&) = delete;
     Pipeline& operator=(const Pipeline&) = delete;
 
     // Before start() only: the exchange belongs to the sequencer thread afterwards.
     exchange::Exchange& exchange() { return *exchange_; }
+    // Before start() only: applies a request read back from the journal. Its market
+    // output rebuilds the dispatcher's books; its answers had their callers before the
+    // restart and are dropped.
+    void replay(const exchange::Request& request);
+    // Before start() only: replaces the exchange with a fresh one (recovery discards one
+    // that a snapshot failed to load into).
+    void reset_exchange();
+    // Before start() only: rebuilds the market-data books from the exchange's books, for
+    // an exchange loaded from a snapshot (whose earlier events the dispatcher never saw).
+    void rebuild_market_data();
+    // Before start() only: stamps, journals and applies a request of the server's own
+    // (the bootstrap of an empty exchange; the logoff of streams a restart ended). Its
+    // answers have no caller.
+    void apply_before_start(exchange::Request request);
     Dispatcher& dispatcher() { return dispatcher_; }
 
     void start();
@@ -87,23 +109,54 @@ class Pipeline {
 
     std::size_t request_queue_depth() const { return requests_.size_approx(); }
     std::size_t outbound_queue_depth() const { return outbound_.size_approx(); }
+    // Output records waiting for the journal (approximate from other threads).
+    std::size_t held_depth() const { return sink_.held_approx(); }
     std::uint64_t requests_applied() const { return applied_.load(std::memory_order_relaxed); }
     bool running() const { return running_.load(std::memory_order_acquire); }
 
   private:
-    // Where the exchange's output goes: the queue to the dispatcher thread, or straight
-    // to the dispatcher when it runs on the sequencer thread.
+    // Where the exchange's output goes: held until durable when there is a journal,
+    // then the queue to the dispatcher thread, or straight to the dispatcher when it runs
+    // on the sequencer thread. Sequencer thread only, but for held_approx().
     class OutputSink final : public exchange::OutboundSink {
       public:
-        OutputSink(matching::SpscQueue<exchange::Outbound>& queue, Dispatcher& dispatcher,
-                   bool direct)
-            : queue_(queue), dispatcher_(dispatcher), direct_(direct) {}
+        OutputSink(const PipelineConfig& config, matching::SpscQueue<exchange::Outbound>& queue,
+                   Dispatcher& dispatcher, RequestJournal* journal);
         void deliver(const exchange::Outbound& out) override;
 
+        // The journal sequence number of the request being applied: its output waits
+        // until the journal is durable up to it.
+        void set_tag(std::uint64_t seq) { tag_ = seq; }
+        void set_replaying(bool replaying) { replaying_ = replaying; }
+        // Sends on what is now durable. Returns how many records went.
+        std::size_t release_durable();
+        // True when held output waits and the journal has made the first of it durable.
+        bool release_ready() const;
+        bool holding() const { return held_count_ != 0; }
+        std::size_t held_approx() const {
+            return held_count_approx_.load(std::memory_order_relaxed);
+        }
+        // Drops what still waits (stop() gave up on the journal). Returns how many.
+        std::size_t drop_held();
+
       private:
+        struct Held {
+            std::uint64_t seq;
+            exchange::Outbound out;
+        };
+        void forward(const exchange::Outbound& out);
+
         matching::SpscQueue<exchange::Outbound>& queue_;
         Dispatcher& dispatcher_;
+        RequestJournal* journal_;
         bool direct_;
+        bool replaying_ = false;
+        std::uint64_t tag_ = 0;
+        std::vector<Held> held_;
+        std::size_t held_mask_;
+        std::size_t held_head_ = 0;
+        std::size_t held_count_ = 0;
+        std::atomic<std::size_t> held_count_approx_{0};
     };
 
     void run_sequencer();
@@ -113,9 +166,14 @@ class Pipeline {
     void apply_batch(exchange::Request* batch, std::size_t count);
     void apply_tick();
     void retry_deferred();
+    // Sends on durable output; true when some went. Then the dispatcher's round ends
+    // (on this thread) or its thread is woken.
+    bool release_durable();
+    // At stop: waits (bounded) until every held answer is durable, then checkpoints.
+    void finish_journal();
 
     PipelineConfig config_;
-    RequestObserver* observer_;
+    RequestJournal* journal_;
     matching::MpscQueue<exchange::Request> requests_;
     matching::SpscQueue<exchange::Outbound> outbound_;
     Dispatcher dispatcher_;
@@ -129,6 +187,7 @@ class Pipeline {
     std::atomic<std::uint64_t> applied_{0};
     std::vector<exchange::Request> deferred_;  // dispatcher thread only
     std::int64_t last_ns_ = 0;                 // sequencer thread only
+    std::uint64_t since_checkpoint_ = 0;       // sequencer thread only
     Doorbell sequencer_bell_;
 };
 

@@ -11,6 +11,7 @@
 #include "cpx/gateway/metrics.hpp"
 #include "cpx/gateway/pipeline.hpp"
 #include "cpx/gateway/services.hpp"
+#include "cpx/journal/pg_journal.hpp"
 #include "cpx/ops/http_server.hpp"
 #include "cpx/ops/metrics.hpp"
 
@@ -27,8 +28,11 @@ class Server {
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
-    // Binds and starts serving. Throws std::runtime_error when an address cannot be
-    // bound or a TLS file cannot be read.
+    // With a database: rebuilds the exchange from the journal (throws when the rebuilt
+    // state's hash differs from a recorded one), bootstraps an empty exchange's operator
+    // and logs off the sessions the restart ended, all journalled. Then binds and starts
+    // serving. Throws std::runtime_error when an address cannot be bound, a TLS file
+    // cannot be read, or the journal cannot be read or written.
     void start();
     // Graceful: stops taking calls, ends streams (cancel-on-disconnect happens in
     // sequence), gives calls shutdown_grace_ms to finish, then drains the pipeline.
@@ -38,12 +42,24 @@ class Server {
     std::uint16_t ops_port() const;
     const std::string& operator_key() const { return operator_key_; }
     const ServerConfig& config() const { return config_; }
+    // What recovery found at start (all zero without a database).
+    const journal::RecoveryReport& recovery() const { return recovery_; }
 
   private:
+    void recover_and_bootstrap();
+    // Saves the exchange's state after journal seq `seq` (the pipeline stopped or not
+    // started) as a snapshot. Throws std::runtime_error.
+    void write_snapshot(std::uint64_t seq);
+    void resolve_operator_key();
+
     ServerConfig config_;
     std::string operator_key_;
     ops::Registry registry_;
     GatewayMetrics metrics_;
+    // Declared before the pipeline, which holds a pointer to it.
+    std::unique_ptr<journal::PgJournal> journal_;
+    journal::RecoveryReport recovery_;
+    std::uint64_t last_snapshot_seq_ = 0;
     Pipeline pipeline_;
     GatewayContext context_;
     OrderEntryService order_entry_;
