@@ -85,6 +85,38 @@ void check_invariants(TestExchange& x, const RandomMarket& market) {
     EXPECT_EQ(sold, t.quantity);
     EXPECT_EQ(providers_unsettled, t.value);
     EXPECT_EQ(x.exchange.live_orders(), x.exchange.engine().resting_orders());
+
+    // The ledger behind those balances: every transfer debited one account and credited
+    // another by the same amount; the money that entered through deposits is all in the
+    // buyers' available and escrow accounts; and each resting buy order is one hold.
+    const ledger::Ledger& book = x.exchange.ledger();
+    const ledger::Ledger::Totals totals = book.totals();
+    EXPECT_TRUE(totals.balanced());
+    Price deposited = 0;
+    for (std::size_t i = 0; i < market.buyers().size(); ++i) {
+        deposited += market.deposited(i);
+    }
+    const ledger::Account* outside =
+        book.account(ledger::account_id(0, ledger::purpose::external_deposits));
+    ASSERT_NE(outside, nullptr);
+    EXPECT_EQ(outside->debit_balance(), deposited);
+    Price held = 0;
+    std::uint32_t resting_buys = 0;
+    for (const ledger::Account& a : book.accounts()) {
+        if (a.purpose == ledger::purpose::available) {
+            held += a.credit_balance();
+        } else if (a.purpose == ledger::purpose::escrow) {
+            held += a.credit_balance();
+            EXPECT_EQ(a.debits_pending + a.debits_posted, 0) << "escrow " << a.id;
+        }
+    }
+    EXPECT_EQ(held, deposited);
+    for (const Party& buyer : market.buyers()) {
+        Payload orders;
+        ASSERT_EQ(x.query(RequestType::OpenOrders, x.op.key, buyer.id, orders), Code::None);
+        resting_buys += static_cast<std::uint32_t>(orders.orders.size());
+    }
+    EXPECT_EQ(book.pending_count(), resting_buys);
 }
 
 std::uint64_t base_seed() {

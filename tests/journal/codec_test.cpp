@@ -1706,8 +1706,8 @@ TEST(JournalReplay, AJournalReplayedIntoANewExchangeRebuildsTheSameStateAndOutpu
             }
             EXPECT_EQ(x->spec.name, y->spec.name);
             EXPECT_EQ(raw(x->spec.role), raw(y->spec.role));
-            EXPECT_EQ(x->balance_fen, y->balance_fen);
-            EXPECT_EQ(x->reserved_fen, y->reserved_fen);
+            EXPECT_EQ(a.state.balance_of(id).balance_fen, b.balance_of(id).balance_fen);
+            EXPECT_EQ(a.state.balance_of(id).reserved_fen, b.balance_of(id).reserved_fen);
             EXPECT_EQ(x->unsettled_fen, y->unsettled_fen);
             EXPECT_EQ(x->report_seq, y->report_seq);
             EXPECT_EQ(x->live_orders, y->live_orders);

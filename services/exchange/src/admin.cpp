@@ -180,6 +180,7 @@ Code Exchange::create_account(const Request& r) {
     state.spec = spec;
     state.reports = std::make_unique<ReportLog>(config_.report_retention);
     accounts_.push_back(std::move(state));
+    open_money_accounts(accounts_.back());
     r.payload->account = spec;
     return Code::None;
 }
@@ -213,19 +214,12 @@ Code Exchange::credit_deposit(const Request& r) {
         }
         r.payload->duplicate = true;
     } else {
-        Price balance = 0;
-        if (__builtin_add_overflow(account->balance_fen, p.amount_fen, &balance)) {
-            return Code::Overflow;
+        if (const Code code = deposit(*account, p.amount_fen); code != Code::None) {
+            return code;
         }
-        account->balance_fen = balance;
         deposits_.emplace(p.deposit_id, Deposit{r.account, p.amount_fen});
     }
-    r.payload->balance.account = r.account;
-    r.payload->balance.role = account->spec.role;
-    r.payload->balance.balance_fen = account->balance_fen;
-    r.payload->balance.reserved_fen = account->reserved_fen;
-    r.payload->balance.available_fen = account->balance_fen - account->reserved_fen;
-    r.payload->balance.unsettled_fen = account->unsettled_fen;
+    fill_balance(*account, r.payload->balance);
     return Code::None;
 }
 

@@ -57,8 +57,12 @@ void Exchange::release_open_interest(OrderRecord& record, Quantity quantity) {
     }
     AccountState& account = accounts_[record.account];
     if (record.side == Side::Buy) {
-        account.reserved_fen -= record.reserve_price * quantity;
-        assert(account.reserved_fen >= 0);
+        // Every caller releases all the order holds: the hold is voided.
+        assert(quantity == record.leaves);
+        const Quantity leaves = record.leaves;
+        record.leaves = 0;
+        rehold(record, 0, 0);
+        record.leaves = leaves;
     } else {
         CapacityPosition* position = position_of(account, record.capacity_key);
         assert(position != nullptr);
@@ -67,26 +71,24 @@ void Exchange::release_open_interest(OrderRecord& record, Quantity quantity) {
     }
 }
 
-void Exchange::apply_fill(OrderRecord& record, Price price, Quantity quantity) {
+void Exchange::apply_fill(OrderRecord& record, Price price, Quantity quantity,
+                          std::uint64_t trade_id) {
     AccountState& account = accounts_[record.account];
     const Price value = price * quantity;
+    record.filled += quantity;
+    record.leaves -= quantity;
+    assert(record.leaves >= 0);
     if (record.side == Side::Buy) {
-        // The fill pays the trade price; the rest of what it held at its reservation
-        // price becomes available again.
-        account.reserved_fen -= record.reserve_price * quantity;
-        account.balance_fen -= value;
-        assert(account.reserved_fen >= 0);
-        assert(account.balance_fen >= account.reserved_fen);
+        // The fill pays the trade price into escrow; the rest of what it held at its
+        // reservation price becomes available again.
+        rehold(record, value, trade_id);
     } else {
         CapacityPosition* position = position_of(account, record.capacity_key);
         assert(position != nullptr);
         position->offered -= quantity;
         position->sold += quantity;
+        account.unsettled_fen += value;
     }
-    account.unsettled_fen += value;
-    record.filled += quantity;
-    record.leaves -= quantity;
-    assert(record.leaves >= 0);
 }
 
 void Exchange::on_trade(const Event& e) {
@@ -96,7 +98,7 @@ void Exchange::on_trade(const Event& e) {
         const std::uint32_t slot = slots[k];
         assert(slot != AccountState::kNoRecord);
         OrderRecord& record = records_[slot];
-        apply_fill(record, e.price, e.quantity);
+        apply_fill(record, e.price, e.quantity, trade_id);
         Outbound fill;
         fill.kind = OutKind::Fill;
         fill.account = record.account;
@@ -165,8 +167,9 @@ void Exchange::on_replaced(const Event& e) {
     AccountState& account = accounts_[record.account];
     const Quantity before = record.leaves;
     if (record.side == Side::Buy) {
-        account.reserved_fen += e.price * e.quantity - record.reserve_price * before;
         record.reserve_price = e.price;
+        record.leaves = e.quantity;
+        rehold(record, 0, 0);
     } else {
         CapacityPosition* position = position_of(account, record.capacity_key);
         assert(position != nullptr);

@@ -30,6 +30,7 @@ std::vector<AcceleratorModel> default_accelerators() {
 Exchange::Exchange(const ExchangeConfig& config, OutboundSink& sink)
     : config_(config),
       sink_(sink),
+      ledger_(ledger_config(config)),
       engine_sink_(*this),
       engine_(matching::EngineConfig{config.order_capacity}, engine_sink_),
       record_index_(config.order_capacity + 1),
@@ -45,6 +46,7 @@ Exchange::Exchange(const ExchangeConfig& config, OutboundSink& sink)
     taker_fills_.reserve(4096);
     accelerator_table_ = default_accelerators();
     accelerator_table_version_ = 1;
+    open_exchange_accounts();
 }
 
 Exchange::~Exchange() = default;
@@ -75,6 +77,7 @@ void Exchange::on_bootstrap(const Request& r) {
     state.spec.role = Role::Operator;
     state.reports = std::make_unique<ReportLog>(config_.report_retention);
     accounts_.push_back(std::move(state));
+    open_money_accounts(accounts_.back());
     key_accounts_[key_string(r.payload->new_key_hash)] = 1;
     reply(r.token, Code::None);
 }
@@ -93,6 +96,14 @@ std::vector<SessionId> Exchange::open_sessions() const {
     // The map's order depends on its hashing; the journal must not.
     std::sort(ids.begin(), ids.end());
     return ids;
+}
+
+BalanceView Exchange::balance_of(AccountId id) const {
+    BalanceView view;
+    if (const AccountState* a = account(id)) {
+        fill_balance(*a, view);
+    }
+    return view;
 }
 
 const AccountState* Exchange::account(AccountId id) const {
@@ -123,6 +134,9 @@ void Exchange::apply(const Request& r) {
     // Time only moves forward, even if the sequencer's clock steps back.
     if (r.ts_ns > now_ns_) {
         now_ns_ = r.ts_ns;
+    }
+    if (changes_state(r.type)) {
+        ++request_seq_;
     }
     switch (r.type) {
         case RequestType::NewOrder:
@@ -301,8 +315,6 @@ std::uint64_t Exchange::state_hash() const {
     for (std::size_t id = 1; id < accounts_.size(); ++id) {
         const AccountState& a = accounts_[id];
         h.add(static_cast<std::uint64_t>(id));
-        h.add_signed(a.balance_fen);
-        h.add_signed(a.reserved_fen);
         h.add_signed(a.unsettled_fen);
         h.add(a.report_seq);
         for (const CapacityPosition& p : a.capacity) {
@@ -314,6 +326,7 @@ std::uint64_t Exchange::state_hash() const {
     }
     h.add(next_order_id_);
     h.add(next_trade_id_);
+    h.add(ledger_.state_hash());
     return h.value();
 }
 

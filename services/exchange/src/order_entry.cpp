@@ -191,7 +191,7 @@ Code Exchange::check_new_order_risk(const Request& r, AccountState& account,
     if (notional > notional_max) {
         return Code::NotionalAboveAccountLimit;
     }
-    if (account.balance_fen - account.reserved_fen < notional) {
+    if (free_money(account) < notional) {
         return Code::InsufficientFunds;
     }
     return Code::None;
@@ -244,7 +244,7 @@ void Exchange::on_new_order(const Request& r, AccountState& account) {
     // What the order holds is taken before the engine sees it and given back by the
     // engine's events (fills, cancels), so every path out of the book releases it.
     if (holds && r.side == Side::Buy) {
-        account.reserved_fen += reserve_price * r.quantity;
+        rehold(record, 0, 0);
     } else if (holds) {
         position->offered += r.quantity;
         record.capacity_key = position->key;
@@ -310,7 +310,7 @@ void Exchange::on_cancel_or_replace(const Request& r, AccountState& account) {
                 reject_command(r, account, Code::NotionalAboveAccountLimit);
                 return;
             }
-            if (after > before && account.balance_fen - account.reserved_fen < after - before) {
+            if (after > before && free_money(account) < after - before) {
                 reject_command(r, account, Code::InsufficientFunds);
                 return;
             }

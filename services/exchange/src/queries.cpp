@@ -78,10 +78,7 @@ void Exchange::on_query(const Request& r) {
             BalanceView& b = out.balance;
             b.account = target_id;
             b.role = target->spec.role;
-            b.balance_fen = target->balance_fen;
-            b.reserved_fen = target->reserved_fen;
-            b.available_fen = target->balance_fen - target->reserved_fen;
-            b.unsettled_fen = target->unsettled_fen;
+            fill_balance(*target, b);
             for (const CapacityPosition& p : target->capacity) {
                 const CapacityKey& k = capacity_keys_[p.key - 1];
                 b.capacity.push_back(CapacityView{k.kind, k.hub, k.start_ns, k.end_ns, p.registered,

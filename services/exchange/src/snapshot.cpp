@@ -486,6 +486,7 @@ void Exchange::save_snapshot(std::string& out) const {
     w.varint(next_trade_id_);
     w.varint(accelerator_table_version_);
     w.varint(live_records_);
+    w.varint(request_seq_);
 
     w.tag("ACCL");
     w.varint(accelerator_table_.size());
@@ -524,8 +525,6 @@ void Exchange::save_snapshot(std::string& out) const {
         w.svarint(a.spec.order_quantity_max);
         w.svarint(a.spec.order_notional_max_fen);
         w.varint(a.spec.orders_per_second_max);
-        w.svarint(a.balance_fen);
-        w.svarint(a.reserved_fen);
         w.svarint(a.unsettled_fen);
         w.varint(a.report_seq);
         w.svarint(a.rate_tokens_milli);
@@ -556,6 +555,7 @@ void Exchange::save_snapshot(std::string& out) const {
             w.svarint(r.leaves);
             w.svarint(r.filled);
             w.varint(r.capacity_key);
+            w.varint(r.hold_transfer);
             w.svarint(r.ts_ns);
             save_text(w, r.client_order_id);
         }
@@ -590,6 +590,11 @@ void Exchange::save_snapshot(std::string& out) const {
 
     w.tag("CIDS");
     client_ids_.save(w);
+
+    w.tag("LDGR");
+    std::string ledger_bytes;
+    ledger_.save(ledger_bytes);
+    w.bytes(ledger_bytes);
 
     w.tag("XEND");
     w.finish();
@@ -668,6 +673,7 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
     const std::uint64_t next_trade_id = in.varint();
     const std::uint32_t table_version = in.varint32();
     const std::uint64_t live_records = in.varint();
+    const std::uint64_t request_seq = in.varint();
     if (!in.ok()) {
         return failed();
     }
@@ -750,8 +756,6 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
         a.spec.order_quantity_max = in.svarint();
         a.spec.order_notional_max_fen = in.svarint();
         a.spec.orders_per_second_max = in.varint32();
-        a.balance_fen = in.svarint();
-        a.reserved_fen = in.svarint();
         a.unsettled_fen = in.svarint();
         a.report_seq = in.varint();
         a.rate_tokens_milli = in.svarint();
@@ -788,6 +792,7 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
             r.leaves = in.svarint();
             r.filled = in.svarint();
             r.capacity_key = in.varint32();
+            r.hold_transfer = in.varint();
             r.ts_ns = in.svarint();
             r.client_order_id = load_text<kClientOrderIdBytesMax>(in);
             if (!in.ok()) {
@@ -909,7 +914,44 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
         }
     }
 
-    if (!in.expect_tag("CIDS") || !client_ids_.load(in) || !in.expect_tag("XEND")) {
+    if (!in.expect_tag("CIDS") || !client_ids_.load(in) || !in.expect_tag("LDGR")) {
+        return failed();
+    }
+    {
+        const std::string ledger_bytes = in.bytes(bytes.size());
+        std::string ledger_error;
+        if (!in.ok()) {
+            return failed();
+        }
+        if (!ledger_.load(ledger_bytes, ledger_error)) {
+            in.fail("ledger: " + ledger_error);
+            return failed();
+        }
+        // Every open buy holds its open quantity at its reservation price, and nothing
+        // else is held.
+        std::uint32_t holds = 0;
+        for (std::size_t id = 1; id < accounts_.size(); ++id) {
+            for (std::uint32_t slot = accounts_[id].live_head; slot != AccountState::kNoRecord;
+                 slot = records_[slot].next) {
+                const OrderRecord& r = records_[slot];
+                if (r.hold_transfer == 0) {
+                    continue;
+                }
+                const ledger::Transfer* hold = ledger_.pending(r.hold_transfer);
+                if (r.side != Side::Buy || hold == nullptr ||
+                    hold->amount != r.leaves * r.reserve_price) {
+                    in.fail("an order's hold does not match the ledger");
+                    return failed();
+                }
+                ++holds;
+            }
+        }
+        if (holds != ledger_.pending_count()) {
+            in.fail("the ledger holds money for no order");
+            return failed();
+        }
+    }
+    if (!in.expect_tag("XEND")) {
         return failed();
     }
     if (!in.at_end()) {
@@ -921,6 +963,7 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
     next_session_ = next_session;
     next_order_id_ = next_order_id;
     next_trade_id_ = next_trade_id;
+    request_seq_ = request_seq;
     accelerator_table_version_ = table_version;
     accelerator_table_ = std::move(table);
     capacity_keys_ = std::move(keys);

@@ -18,6 +18,7 @@
 #include "cpx/exchange/report_log.hpp"
 #include "cpx/exchange/request.hpp"
 #include "cpx/exchange/status.hpp"
+#include "cpx/ledger/ledger.hpp"
 #include "cpx/matching/detail/order_index.hpp"
 #include "cpx/matching/engine.hpp"
 
@@ -35,7 +36,8 @@ struct ExchangeConfig {
     Price order_notional_max_fen_default = 100'000'000'000;  // 1 billion CNY
     std::uint32_t orders_per_second_max_default = 100'000;
     std::uint32_t sessions_max = 4096;
-    std::uint32_t accounts_max = 1u << 20;
+    // Accounts the exchange can admit; each has two ledger accounts, allocated up front.
+    std::uint32_t accounts_max = 1u << 16;
 };
 
 // One provider's registered capacity for one (kind, hub, window).
@@ -48,9 +50,9 @@ struct CapacityPosition {
 
 struct AccountState {
     AccountSpec spec;
-    Price balance_fen = 0;    // deposits less what filled purchases cost
-    Price reserved_fen = 0;   // open buy quantity times its reservation price
-    Price unsettled_fen = 0;  // value of fills awaiting settlement
+    // A provider's sales awaiting settlement (the money sits in its buyers' escrow). An
+    // account's money is in the ledger (src/money.cpp).
+    Price unsettled_fen = 0;
     std::uint64_t report_seq = 0;
     std::int64_t rate_tokens_milli = 0;
     Timestamp rate_refill_ns = 0;
@@ -83,6 +85,12 @@ class Exchange {
     // Read-only views for tests and snapshots; not for the order path.
     const matching::Engine& engine() const { return engine_; }
     const AccountState* account(AccountId id) const;
+    // The account's balances, from the ledger.
+    BalanceView balance_of(AccountId id) const;
+    const ledger::Ledger& ledger() const { return ledger_; }
+    // Requests that changed state, applied so far: the journal's sequence number of the
+    // last one (every ledger transfer carries the number of the request behind it).
+    std::uint64_t request_seq() const { return request_seq_; }
     std::uint32_t live_orders() const { return live_records_; }
     // The account an API key belongs to, or 0.
     AccountId account_of_key(const KeyHash& key_hash) const;
@@ -122,6 +130,7 @@ class Exchange {
         Quantity quantity = 0;    // filled + open
         Quantity leaves = 0;
         Quantity filled = 0;
+        std::uint64_t hold_transfer = 0;  // a buy's pending transfer in the ledger, or 0
         std::uint32_t capacity_key = 0;
         std::uint32_t prev = AccountState::kNoRecord;
         std::uint32_t next = AccountState::kNoRecord;
@@ -192,10 +201,24 @@ class Exchange {
     // Engine events.
     void on_engine_events(const matching::Event* events, std::size_t count);
     void on_trade(const matching::Event& e);
-    void apply_fill(OrderRecord& record, Price price, Quantity quantity);
+    void apply_fill(OrderRecord& record, Price price, Quantity quantity, std::uint64_t trade_id);
     void on_cancelled(const matching::Event& e);
     void on_replaced(const matching::Event& e);
     void publish_market(const matching::Event& e);
+
+    // Money (src/money.cpp).
+    static ledger::LedgerConfig ledger_config(const ExchangeConfig& config);
+    void open_exchange_accounts();
+    void open_money_accounts(const AccountState& account);
+    Price free_money(const AccountState& account) const;
+    void fill_balance(const AccountState& account, BalanceView& view) const;
+    ledger::Result transfer(std::uint64_t debit, std::uint64_t credit, Price amount,
+                            std::uint32_t flags, std::uint32_t code, std::uint64_t pending_id,
+                            std::uint64_t user_data, std::uint64_t* id_out);
+    Code deposit(AccountState& account, Price amount_fen);
+    // Makes a buy order's hold equal its open quantity at its reservation price: posts
+    // spent_fen (what a fill cost) out of the current hold, or voids it, then holds anew.
+    void rehold(OrderRecord& record, Price spent_fen, std::uint64_t user_data);
 
     // Order records.
     std::uint32_t allocate_record();
@@ -217,6 +240,8 @@ class Exchange {
 
     ExchangeConfig config_;
     OutboundSink& sink_;
+    ledger::Ledger ledger_;
+    std::uint64_t request_seq_ = 0;
     EngineSink engine_sink_;
     matching::Engine engine_;
 
