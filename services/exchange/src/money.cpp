@@ -28,7 +28,8 @@ std::uint64_t escrow_of(AccountId id) {
     return ledger::account_id(id, ledger::purpose::escrow);
 }
 
-constexpr std::uint64_t kExternalDeposits = ledger::account_id(0, ledger::purpose::external_deposits);
+constexpr std::uint64_t kExternalDeposits =
+    ledger::account_id(0, ledger::purpose::external_deposits);
 constexpr std::uint64_t kFees = ledger::account_id(0, ledger::purpose::fees);
 
 }  // namespace
@@ -94,9 +95,8 @@ void Exchange::fill_balance(const AccountState& account, BalanceView& view) cons
 }
 
 ledger::Result Exchange::transfer(std::uint64_t debit, std::uint64_t credit, Price amount,
-                                  std::uint32_t flags, std::uint32_t code,
-                                  std::uint64_t pending_id, std::uint64_t user_data,
-                                  std::uint64_t* id_out) {
+                                  std::uint32_t flags, std::uint32_t code, std::uint64_t pending_id,
+                                  std::uint64_t user_data, std::uint64_t* id_out) {
     ledger::Transfer t;
     t.id = ledger_.next_transfer_id();
     t.debit_account_id = debit;
@@ -139,9 +139,9 @@ void Exchange::rehold(OrderRecord& record, Price spent_fen, std::uint64_t user_d
         if (spent_fen > 0) {
             // What the fill cost moves to escrow; the rest of the hold is released.
             assert(spent_fen <= held);
-            result = transfer(available, escrow, spent_fen, ledger::transfer_flags::post_pending,
-                              ledger::code::fill_to_escrow, record.hold_transfer, user_data,
-                              nullptr);
+            result =
+                transfer(available, escrow, spent_fen, ledger::transfer_flags::post_pending,
+                         ledger::code::fill_to_escrow, record.hold_transfer, user_data, nullptr);
         } else {
             result = transfer(available, escrow, held, ledger::transfer_flags::void_pending,
                               ledger::code::release, record.hold_transfer, record.id, nullptr);
