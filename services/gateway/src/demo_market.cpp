@@ -103,6 +103,21 @@ void DemoMarket::start() {
         context.AddMetadata("x-api-key", operator_key_);
         check(call(context), what);
     };
+    // A durable exchange keeps the demo market across restarts: resume it instead of
+    // listing it again.
+    {
+        auto queries = cpx::v1::AccountQuery::NewStub(s.channel);
+        cpx::v1::ListInstrumentsResponse listed;
+        operator_call(
+            [&](grpc::ClientContext& c) {
+                return queries->ListInstruments(&c, cpx::v1::ListInstrumentsRequest(), &listed);
+            },
+            "list instruments");
+        if (!listed.instruments().empty()) {
+            resume(listed);
+            return;
+        }
+    }
     for (const DemoInstrument& d : s.instruments) {
         cpx::v1::AddInstrumentRequest request;
         cpx::v1::Instrument* i = request.mutable_instrument();
@@ -201,6 +216,63 @@ void DemoMarket::start() {
             [&](grpc::ClientContext& c) { return s.admin->CreditDeposit(&c, deposit, &credited); },
             std::string("deposit of ") + name);
         t.instruments = {1, 2, 3, 4, 5, 6};
+        s.traders.push_back(t);
+    }
+    thread_ = std::thread([this] { run(); });
+}
+
+void DemoMarket::resume(const cpx::v1::ListInstrumentsResponse& listed) {
+    State& s = *state_;
+    for (DemoInstrument& d : s.instruments) {
+        const auto it =
+            std::find_if(listed.instruments().begin(), listed.instruments().end(),
+                         [&](const cpx::v1::Instrument& i) { return i.instrument_id() == d.id; });
+        if (it == listed.instruments().end() || it->symbol() != d.symbol) {
+            log_event("warning", "demo_not_resumed",
+                      {field("reason", std::string_view("the exchange lists other instruments "
+                                                        "than the demo's: it trades no demo"))});
+            return;
+        }
+        d.window_start_ns = it->window_start_ns();
+        d.window_end_ns = it->window_end_ns();
+    }
+    // The demo admitted its eight accounts right after the operator (ids 2 to 9): five
+    // providers, then three buyers. Their keys were shown once and are gone, so each
+    // gets a new one.
+    auto queries = cpx::v1::AccountQuery::NewStub(s.channel);
+    const std::vector<std::vector<std::uint32_t>> provider_instruments = {
+        {1, 2}, {3}, {4}, {5}, {6}};
+    for (std::uint32_t account = 2; account <= 9; ++account) {
+        Trader t;
+        t.account = account;
+        t.provider = account <= 6;
+        t.instruments = t.provider ? provider_instruments[account - 2]
+                                   : std::vector<std::uint32_t>{1, 2, 3, 4, 5, 6};
+        grpc::ClientContext balance_context;
+        balance_context.AddMetadata("x-api-key", operator_key_);
+        cpx::v1::AccountRequest request;
+        request.set_account_id(account);
+        cpx::v1::BalancesResponse balance;
+        const grpc::Status found = queries->GetBalances(&balance_context, request, &balance);
+        if (!found.ok() ||
+            balance.role() != (t.provider ? cpx::v1::ROLE_PROVIDER : cpx::v1::ROLE_BUYER)) {
+            log_event("warning", "demo_not_resumed",
+                      {field("reason", std::string_view("the demo's accounts are not where it "
+                                                        "left them: it trades no demo"))});
+            s.traders.clear();
+            return;
+        }
+        grpc::ClientContext key_context;
+        key_context.AddMetadata("x-api-key", operator_key_);
+        cpx::v1::CreateApiKeyRequest key_request;
+        key_request.set_account_id(account);
+        cpx::v1::CreateApiKeyResponse key;
+        check(s.admin->CreateApiKey(&key_context, key_request, &key), "key for the demo");
+        t.key = key.api_key();
+        log_event("info", "demo_account",
+                  {field("account_id", std::int64_t{t.account}),
+                   field("role", std::string_view(t.provider ? "provider" : "buyer")),
+                   field("api_key", t.key), field("resumed", std::string_view("yes"))});
         s.traders.push_back(t);
     }
     thread_ = std::thread([this] { run(); });

@@ -3,13 +3,18 @@
 // With the operator's key it lists compute instruments in several hubs and delivery
 // windows and a token bundle, admits providers (registering their accelerators) and
 // buyers (funding them), then trades as they would: providers offer near the
-// reference price, buyers bid and sometimes take, and old orders are cancelled.
+// reference price, buyers bid and sometimes take, and old orders are cancelled. On a
+// durable exchange that has the demo market already, it resumes trading on it.
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
+
+namespace cpx::v1 {
+class ListInstrumentsResponse;
+}
 
 namespace cpx::gateway {
 
@@ -28,6 +33,9 @@ class DemoMarket {
 
   private:
     struct State;
+    // The exchange lists instruments already (a restart of a durable exchange): trade
+    // on the demo's instruments and accounts if they are there.
+    void resume(const cpx::v1::ListInstrumentsResponse& listed);
     void run();
 
     std::string target_;
