@@ -355,5 +355,26 @@ TEST_F(KillRecovery, AcknowledgedOrdersAndTradesSurviveSigkillAndNothingTradesTw
     EXPECT_GT(verified_trades_, 0u);
 }
 
+TEST(JournalLock, ASecondCpxdOnTheSameDatabaseRefusesToStart) {
+    cpx::test::TestDatabase database;
+    Cpxd first(database.url());
+    ASSERT_TRUE(first.wait_started()) << first.log();
+    // Two writers would give different requests the same sequence numbers.
+    Child second({CPXD_PATH, "--listen=127.0.0.1:0", "--ops_port=0",
+                  std::string("--operator_key=") + kOperatorKey,
+                  "--database_url=" + database.url()});
+    const auto status = second.wait_exit(60s);
+    ASSERT_TRUE(status.has_value()) << "the second cpxd kept running";
+    ASSERT_TRUE(WIFEXITED(*status));
+    EXPECT_EQ(WEXITSTATUS(*status), 1);
+    EXPECT_NE(second.stderr_text().find("another cpxd is writing"), std::string::npos)
+        << second.stderr_text();
+    // The lock goes with the process: after the first is killed, a new one starts.
+    first.kill();
+    Cpxd third(database.url());
+    ASSERT_TRUE(third.wait_started()) << third.log();
+    EXPECT_TRUE(third.stop()) << third.log();
+}
+
 }  // namespace
 }  // namespace cpx::recovery::test

@@ -241,6 +241,24 @@ RecoveryReport PgJournal::recover(const RecoveryHooks& hooks) {
     const auto started = std::chrono::steady_clock::now();
     const auto& apply = hooks.apply;
     const auto& state_hash = hooks.state_hash;
+    if (!lock_) {
+        auto lock = std::make_unique<Connection>(config_.database_url);
+        if (!lock->open()) {
+            throw std::runtime_error("journal: cannot connect: " + trim(lock->error()));
+        }
+        // The key is the journal's, per database: "cpxjrnl" in ASCII.
+        PgResult r(PQexec(lock->get(), "SELECT pg_try_advisory_lock(7220290178280556)"));
+        if (r.status() != PGRES_TUPLES_OK) {
+            throw std::runtime_error("journal: cannot take its lock: " +
+                                     trim(PQresultErrorMessage(r.result)));
+        }
+        if (std::string_view(PQgetvalue(r.result, 0, 0)) != "t") {
+            throw std::runtime_error(
+                "journal: another cpxd is writing this database's journal (its advisory lock "
+                "is held); one exchange, one writer");
+        }
+        lock_ = std::move(lock);
+    }
     Connection conn(config_.database_url);
     if (!conn.open()) {
         throw std::runtime_error("journal: cannot connect: " + trim(conn.error()));

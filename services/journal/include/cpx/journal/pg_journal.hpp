@@ -25,6 +25,10 @@
 
 namespace cpx::journal {
 
+namespace detail {
+class Connection;
+}
+
 struct PgJournalConfig {
     std::string database_url;
     // The ring between the sequencer and the writer (power of two).
@@ -80,7 +84,9 @@ class PgJournal final : public RequestJournal {
     PgJournal(const PgJournal&) = delete;
     PgJournal& operator=(const PgJournal&) = delete;
 
-    // Before start(): loads the newest snapshot (when the hooks can), then reads every
+    // Before start(): takes the journal's lock (throws when another process holds it:
+    // two writers would number their requests alike), loads the newest snapshot (when
+    // the hooks can), then reads every
     // journalled request after it in order and hands it to apply; at each checkpoint
     // compares state_hash() with the recorded hash. Throws
     // std::runtime_error on a gap in the numbers, a row that does not decode, or a hash
@@ -133,6 +139,9 @@ class PgJournal final : public RequestJournal {
     std::function<void()> on_durable_;
     std::function<void(const std::string&)> on_error_;
     std::thread writer_;
+    // Holds the journal's advisory lock from recover() until destruction: one writer per
+    // journal. The lock goes with the connection, so a killed cpxd releases it.
+    std::unique_ptr<detail::Connection> lock_;
     PgJournalStats stats_;
 };
 
