@@ -72,7 +72,11 @@ TEST(SnapshotDifferential, RestoredExchangeAnswersEveryLaterRequestLikeFullRepla
     EXPECT_GT(coverage.expired, 0u);
     EXPECT_GT(coverage.rate_limited, 0u);
     EXPECT_GT(coverage.duplicates, 0u);
-    EXPECT_GT(coverage.pool_full, 0u);
+    // A full order pool is the rarest path: the full run's 60 seeds reach it, a
+    // sanitizer build's scaled-down run (a tenth of them) may not.
+    if (n >= 60) {
+        EXPECT_GT(coverage.pool_full, 0u);
+    }
     EXPECT_GT(coverage.session_limit, 0u);
     EXPECT_GT(coverage.resumed, 0u);
     EXPECT_GT(coverage.mass_cancels, 0u);
