@@ -51,6 +51,7 @@ void Exchange::on_admin(const Request& r) {
             code = create_api_key(r);
             break;
         case RequestType::CreditDeposit:
+        case RequestType::CreditCollateral:
             code = credit_deposit(r);
             break;
         case RequestType::SetAcceleratorTable:
@@ -204,20 +205,26 @@ Code Exchange::credit_deposit(const Request& r) {
         return Code::UnknownAccount;
     }
     const Payload& p = *r.payload;
+    // Collateral is what a provider's failed deliveries are paid from.
+    const bool to_collateral = r.type == RequestType::CreditCollateral;
+    if (to_collateral && account->spec.role != Role::Provider) {
+        return Code::RoleNotAllowed;
+    }
     if (p.amount_fen <= 0 || !printable(p.deposit_id, kNameBytesMax)) {
         return Code::InvalidAmount;
     }
     const auto seen = deposits_.find(p.deposit_id);
     if (seen != deposits_.end()) {
-        if (seen->second.account != r.account || seen->second.amount_fen != p.amount_fen) {
+        if (seen->second.account != r.account || seen->second.amount_fen != p.amount_fen ||
+            seen->second.collateral != to_collateral) {
             return Code::DuplicateDepositId;
         }
         r.payload->duplicate = true;
     } else {
-        if (const Code code = deposit(*account, p.amount_fen); code != Code::None) {
+        if (const Code code = deposit(*account, p.amount_fen, to_collateral); code != Code::None) {
             return code;
         }
-        deposits_.emplace(p.deposit_id, Deposit{r.account, p.amount_fen});
+        deposits_.emplace(p.deposit_id, Deposit{r.account, p.amount_fen, to_collateral});
     }
     fill_balance(*account, r.payload->balance);
     return Code::None;

@@ -94,6 +94,13 @@ void Exchange::apply_fill(OrderRecord& record, Price price, Quantity quantity,
 void Exchange::on_trade(const Event& e) {
     const std::uint64_t trade_id = next_trade_id_++;
     const std::uint32_t slots[2] = {record_of(e.order_id), record_of(e.other_order_id)};
+    assert(slots[0] != AccountState::kNoRecord && slots[1] != AccountState::kNoRecord);
+    {
+        // The obligation first: the loop below may release the records.
+        const bool first_buys = records_[slots[0]].side == Side::Buy;
+        create_obligation(records_[slots[first_buys ? 0 : 1]], records_[slots[first_buys ? 1 : 0]],
+                          e.price, e.quantity, trade_id);
+    }
     for (int k = 0; k < 2; ++k) {
         const std::uint32_t slot = slots[k];
         assert(slot != AccountState::kNoRecord);

@@ -162,12 +162,20 @@ void Exchange::apply(const Request& r) {
         case RequestType::CreateAccount:
         case RequestType::CreateApiKey:
         case RequestType::CreditDeposit:
+        case RequestType::CreditCollateral:
         case RequestType::SetAcceleratorTable:
         case RequestType::RegisterCapacity:
             on_admin(r);
             return;
         case RequestType::Bootstrap:
             on_bootstrap(r);
+            return;
+        case RequestType::ListObligations:
+        case RequestType::ConfirmDelivery:
+        case RequestType::DisputeDelivery:
+        case RequestType::ResolveDispute:
+        case RequestType::RunSettlement:
+            on_settlement(r);
             return;
         case RequestType::Tick: {
             current_ = Current{};
@@ -326,6 +334,13 @@ std::uint64_t Exchange::state_hash() const {
     }
     h.add(next_order_id_);
     h.add(next_trade_id_);
+    for (const Obligation& o : obligations_) {
+        h.add(o.id);
+        h.add(static_cast<std::uint64_t>(o.state));
+        h.add_signed(o.delivered_quantity);
+        h.add_signed(o.delivered_ns);
+        h.add_signed(o.due_ns);
+    }
     h.add(ledger_.state_hash());
     return h.value();
 }

@@ -11,6 +11,8 @@
 //   available = balance - reserved
 //   unsettled = escrow's balance for a buyer; for a provider, what it sold and has not
 //               been paid yet (the money is in its buyers' escrow until settlement)
+//   collateral = a provider's `provider_collateral` account, which pays the penalties of
+//               its failed deliveries (src/settlement.cpp)
 
 #include <cassert>
 
@@ -26,6 +28,10 @@ std::uint64_t available_of(AccountId id) {
 
 std::uint64_t escrow_of(AccountId id) {
     return ledger::account_id(id, ledger::purpose::escrow);
+}
+
+std::uint64_t collateral_of(AccountId id) {
+    return ledger::account_id(id, ledger::purpose::provider_collateral);
 }
 
 constexpr std::uint64_t kExternalDeposits =
@@ -76,6 +82,9 @@ void Exchange::open_money_accounts(const AccountState& account) {
     if (account.spec.role == Role::Buyer) {
         open(escrow_of(account.spec.id), ledger::purpose::escrow);
     }
+    if (account.spec.role == Role::Provider) {
+        open(collateral_of(account.spec.id), ledger::purpose::provider_collateral);
+    }
 }
 
 Price Exchange::free_money(const AccountState& account) const {
@@ -92,6 +101,8 @@ void Exchange::fill_balance(const AccountState& account, BalanceView& view) cons
     view.available_fen = view.balance_fen - view.reserved_fen;
     const ledger::Account* escrow = ledger_.account(escrow_of(account.spec.id));
     view.unsettled_fen = escrow != nullptr ? escrow->credit_balance() : account.unsettled_fen;
+    const ledger::Account* collateral = ledger_.account(collateral_of(account.spec.id));
+    view.collateral_fen = collateral != nullptr ? collateral->credit_balance() : 0;
 }
 
 ledger::Result Exchange::transfer(std::uint64_t debit, std::uint64_t credit, Price amount,
@@ -115,9 +126,11 @@ ledger::Result Exchange::transfer(std::uint64_t debit, std::uint64_t credit, Pri
     return result;
 }
 
-Code Exchange::deposit(AccountState& account, Price amount_fen) {
-    switch (transfer(kExternalDeposits, available_of(account.spec.id), amount_fen,
-                     ledger::transfer_flags::posted, ledger::code::deposit, 0, 0, nullptr)) {
+Code Exchange::deposit(AccountState& account, Price amount_fen, bool to_collateral) {
+    const std::uint64_t to =
+        to_collateral ? collateral_of(account.spec.id) : available_of(account.spec.id);
+    switch (transfer(kExternalDeposits, to, amount_fen, ledger::transfer_flags::posted,
+                     ledger::code::deposit, 0, 0, nullptr)) {
         case ledger::Result::Ok:
             return Code::None;
         case ledger::Result::Overflow:

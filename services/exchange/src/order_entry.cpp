@@ -214,6 +214,12 @@ void Exchange::on_new_order(const Request& r, AccountState& account) {
         reject_command(r, account, Code::RoleNotAllowed);
         return;
     }
+    // An order can trade with every order resting on the other side, and each trade is
+    // an obligation: refuse it unless the obligation table has room for all of them.
+    if (obligations_.size() + live_records_ + 1 > config_.obligations_max) {
+        reject_command(r, account, Code::ObligationLimitReached);
+        return;
+    }
     const std::uint32_t slot = allocate_record();
     if (slot == AccountState::kNoRecord) {
         reject_command(r, account, Code::OrderLimitReached);
@@ -295,6 +301,12 @@ void Exchange::on_cancel_or_replace(const Request& r, AccountState& account) {
     current_.order_id = record.id;
     current_.exec = r.type == RequestType::Cancel ? ExecType::Cancelled : ExecType::Replaced;
 
+    if (r.type == RequestType::Replace &&
+        obligations_.size() + live_records_ > config_.obligations_max) {
+        // A replace at a new price may trade like a new order (see on_new_order).
+        reject_command(r, account, Code::ObligationLimitReached);
+        return;
+    }
     if (r.type == RequestType::Replace && r.quantity > 0 && r.price > 0) {
         // A replace may hold more: check the difference as a new order would be.
         if (record.side == Side::Buy) {

@@ -479,6 +479,12 @@ void Exchange::save_snapshot(std::string& out) const {
     w.varint(config_.sessions_max);
     w.varint(config_.accounts_max);
 
+    w.tag("XSET");
+    w.varint(config_.obligations_max);
+    w.varint(config_.settlement.fee_bps);
+    w.varint(config_.settlement.penalty_bps);
+    w.svarint(config_.settlement.dispute_period_ns);
+
     w.tag("XSCL");
     w.svarint(now_ns_);
     w.varint(next_session_);
@@ -578,6 +584,7 @@ void Exchange::save_snapshot(std::string& out) const {
         w.bytes(it->first);
         w.varint(it->second.account);
         w.svarint(it->second.amount_fen);
+        w.boolean(it->second.collateral);
     }
 
     w.tag("SESS");
@@ -590,6 +597,28 @@ void Exchange::save_snapshot(std::string& out) const {
 
     w.tag("CIDS");
     client_ids_.save(w);
+
+    // Obligations not yet final, in id order (final ones never outlive a request).
+    w.tag("OBLG");
+    w.varint(obligations_.size());
+    for (const Obligation& o : obligations_) {
+        assert(o.state != ObligationState::Settled && o.state != ObligationState::Failed);
+        w.varint(o.id);
+        w.varint(o.instrument);
+        w.u8(static_cast<std::uint8_t>(o.state));
+        w.varint(o.buyer);
+        w.varint(o.provider);
+        w.varint(o.buy_order);
+        w.varint(o.sell_order);
+        w.svarint(o.price);
+        w.svarint(o.quantity);
+        w.svarint(o.delivered_quantity);
+        w.svarint(o.traded_ns);
+        w.svarint(o.window_end_ns);
+        w.svarint(o.delivered_ns);
+        w.svarint(o.due_ns);
+        w.varint(o.created_seq);
+    }
 
     w.tag("LDGR");
     std::string ledger_bytes;
@@ -606,12 +635,12 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
         error = in.ok() ? "snapshot refused" : in.error();
         return false;
     };
-    const bool fresh = accounts_.size() == 1 && key_accounts_.empty() && deposits_.empty() &&
-                       sessions_.empty() && next_session_ == 1 && live_records_ == 0 &&
-                       next_order_id_ == 1 && next_trade_id_ == 1 && client_ids_.size() == 0 &&
-                       capacity_keys_.empty() && instrument_capacity_key_.empty() &&
-                       accelerator_table_version_ == 1 && now_ns_ == 0 &&
-                       engine_.instruments().empty() && engine_.last_sequence() == 0;
+    const bool fresh =
+        accounts_.size() == 1 && key_accounts_.empty() && deposits_.empty() && sessions_.empty() &&
+        next_session_ == 1 && live_records_ == 0 && next_order_id_ == 1 && next_trade_id_ == 1 &&
+        client_ids_.size() == 0 && capacity_keys_.empty() && instrument_capacity_key_.empty() &&
+        accelerator_table_version_ == 1 && now_ns_ == 0 && engine_.instruments().empty() &&
+        engine_.last_sequence() == 0 && obligations_.empty();
     if (!fresh) {
         in.fail("the exchange is not fresh: load a snapshot only into a new Exchange");
         return failed();
@@ -661,6 +690,25 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
                         std::to_string(mine[i]) + ", the snapshot's " + std::to_string(saved[i]));
                 return failed();
             }
+        }
+    }
+
+    if (!in.expect_tag("XSET")) {
+        return failed();
+    }
+    {
+        const std::uint64_t obligations_max = in.varint();
+        const std::uint64_t fee_bps = in.varint();
+        const std::uint64_t penalty_bps = in.varint();
+        const Timestamp dispute_period_ns = in.svarint();
+        if (!in.ok()) {
+            return failed();
+        }
+        if (obligations_max != config_.obligations_max || fee_bps != config_.settlement.fee_bps ||
+            penalty_bps != config_.settlement.penalty_bps ||
+            dispute_period_ns != config_.settlement.dispute_period_ns) {
+            in.fail("config mismatch: the settlement rules or obligations_max differ");
+            return failed();
         }
     }
 
@@ -882,12 +930,14 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
         std::string deposit_id = in.bytes(kStringMax);
         const std::uint64_t account = in.varint();
         const Price amount = in.svarint();
+        const bool collateral = in.boolean();
         if (!in.ok()) {
             return failed();
         }
         if (!valid_account(account) ||
             !deposits_
-                 .emplace(std::move(deposit_id), Deposit{static_cast<AccountId>(account), amount})
+                 .emplace(std::move(deposit_id),
+                          Deposit{static_cast<AccountId>(account), amount, collateral})
                  .second) {
             in.fail("bad deposit entry");
             return failed();
@@ -914,7 +964,52 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
         }
     }
 
-    if (!in.expect_tag("CIDS") || !client_ids_.load(in) || !in.expect_tag("LDGR")) {
+    if (!in.expect_tag("CIDS") || !client_ids_.load(in) || !in.expect_tag("OBLG")) {
+        return failed();
+    }
+    {
+        const std::size_t count = in.count(15, config_.obligations_max);
+        obligations_.reserve(count);
+        for (std::size_t i = 0; i < count; ++i) {
+            Obligation o;
+            o.id = in.varint();
+            o.instrument = in.varint32();
+            o.state = static_cast<ObligationState>(in.u8());
+            const std::uint64_t buyer = in.varint();
+            const std::uint64_t provider = in.varint();
+            o.buy_order = in.varint();
+            o.sell_order = in.varint();
+            o.price = in.svarint();
+            o.quantity = in.svarint();
+            o.delivered_quantity = in.svarint();
+            o.traded_ns = in.svarint();
+            o.window_end_ns = in.svarint();
+            o.delivered_ns = in.svarint();
+            o.due_ns = in.svarint();
+            o.created_seq = in.varint();
+            if (!in.ok()) {
+                return failed();
+            }
+            const bool state_ok = o.state == ObligationState::Open ||
+                                  o.state == ObligationState::Delivered ||
+                                  o.state == ObligationState::Disputed;
+            if (o.id == 0 || o.id >= next_trade_id ||
+                (!obligations_.empty() && obligations_.back().id >= o.id) || !state_ok ||
+                !valid_account(buyer) || !valid_account(provider) || buyer == provider ||
+                o.price <= 0 || o.quantity <= 0 ||
+                __builtin_mul_overflow(o.price, o.quantity, &o.amount_fen) ||
+                o.delivered_quantity < 0 || o.delivered_quantity > o.quantity ||
+                (o.state == ObligationState::Delivered && o.delivered_quantity == 0) ||
+                o.created_seq > request_seq) {
+                in.fail("bad obligation entry");
+                return failed();
+            }
+            o.buyer = static_cast<AccountId>(buyer);
+            o.provider = static_cast<AccountId>(provider);
+            obligations_.push_back(o);
+        }
+    }
+    if (!in.expect_tag("LDGR")) {
         return failed();
     }
     {
@@ -949,6 +1044,26 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
         if (holds != ledger_.pending_count()) {
             in.fail("the ledger holds money for no order");
             return failed();
+        }
+        // A buyer's escrow holds exactly its open obligations, and a provider's unsettled
+        // sales are exactly its own.
+        std::vector<Price> escrowed(accounts_.size(), 0);
+        std::vector<Price> owed(accounts_.size(), 0);
+        for (const Obligation& o : obligations_) {
+            if (__builtin_add_overflow(escrowed[o.buyer], o.amount_fen, &escrowed[o.buyer]) ||
+                __builtin_add_overflow(owed[o.provider], o.amount_fen, &owed[o.provider])) {
+                in.fail("obligations overflow");
+                return failed();
+            }
+        }
+        for (std::size_t id = 1; id < accounts_.size(); ++id) {
+            const ledger::Account* escrow =
+                ledger_.account(ledger::account_id(id, ledger::purpose::escrow));
+            const Price in_escrow = escrow == nullptr ? 0 : escrow->credit_balance();
+            if (in_escrow != escrowed[id] || accounts_[id].unsettled_fen != owed[id]) {
+                in.fail("obligations do not match the ledger's escrow");
+                return failed();
+            }
         }
     }
     if (!in.expect_tag("XEND")) {

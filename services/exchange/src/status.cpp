@@ -51,6 +51,18 @@ std::string_view code_name(Code code) {
             return "SESSION_LIMIT_REACHED";
         case Code::OrderLimitReached:
             return "ORDER_LIMIT_REACHED";
+        case Code::UnknownObligation:
+            return "UNKNOWN_OBLIGATION";
+        case Code::ObligationNotOpen:
+            return "OBLIGATION_NOT_OPEN";
+        case Code::DisputePeriodOver:
+            return "DISPUTE_PERIOD_OVER";
+        case Code::InvalidDelivery:
+            return "INVALID_DELIVERY";
+        case Code::ObligationLimitReached:
+            return "OBLIGATION_LIMIT_REACHED";
+        case Code::InvalidNote:
+            return "INVALID_NOTE";
     }
     return "UNKNOWN_CODE";
 }
@@ -96,13 +108,17 @@ StatusCode status_of(Code code) {
         case Code::UnknownAccount:
         case Code::UnknownAcceleratorModel:
         case Code::UnknownSession:
+        case Code::UnknownObligation:
             return StatusCode::NotFound;
         case Code::InsufficientFunds:
         case Code::InsufficientCapacity:
+        case Code::ObligationNotOpen:
+        case Code::DisputePeriodOver:
             return StatusCode::FailedPrecondition;
         case Code::RateLimited:
         case Code::SessionLimitReached:
         case Code::OrderLimitReached:
+        case Code::ObligationLimitReached:
             return StatusCode::ResourceExhausted;
         case Code::DuplicateDepositId:
             return StatusCode::AlreadyExists;

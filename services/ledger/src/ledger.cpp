@@ -290,6 +290,9 @@ Result Ledger::open_account(const Account& spec) {
         return Result::AccountsFull;
     }
     insert_account(spec);
+    if (sink_ != nullptr) {
+        sink_->on_account(spec);
+    }
     return Result::Ok;
 }
 

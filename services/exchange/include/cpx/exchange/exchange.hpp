@@ -17,6 +17,7 @@
 #include "cpx/exchange/payload.hpp"
 #include "cpx/exchange/report_log.hpp"
 #include "cpx/exchange/request.hpp"
+#include "cpx/exchange/settlement.hpp"
 #include "cpx/exchange/status.hpp"
 #include "cpx/ledger/ledger.hpp"
 #include "cpx/matching/detail/order_index.hpp"
@@ -38,6 +39,10 @@ struct ExchangeConfig {
     std::uint32_t sessions_max = 4096;
     // Accounts the exchange can admit; each has two ledger accounts, allocated up front.
     std::uint32_t accounts_max = 1u << 16;
+    // Obligations not yet settled or failed, at most; an order that could trade past
+    // this is refused (ObligationLimitReached). The table grows to its high-water mark.
+    std::uint32_t obligations_max = 1u << 23;
+    SettlementRules settlement;
 };
 
 // One provider's registered capacity for one (kind, hub, window).
@@ -98,6 +103,14 @@ class Exchange {
     // restart their streams are gone, and the server logs each off.
     std::vector<SessionId> open_sessions() const;
     std::uint64_t state_hash() const;
+
+    // Observers of what the exchange does to money, for the ledger projector
+    // (services/projector): every ledger transfer and every obligation event, in order,
+    // while a request is applied. nullptr: none (the live exchange's default).
+    void set_observers(ledger::TransferSink* transfers, ObligationSink* obligations);
+    // Obligations not yet settled or failed, in id order (for tests and audits).
+    std::vector<Obligation> open_obligations() const;
+    const SettlementRules& settlement_rules() const { return config_.settlement; }
 
     // Snapshots (services/exchange/src/snapshot.cpp; format in
     // cpx/matching/snapshot_io.hpp). save_snapshot replaces out with the whole
@@ -180,6 +193,26 @@ class Exchange {
     Code credit_deposit(const Request& r);
     Code set_accelerator_table(const Request& r);
     Code register_capacity(const Request& r);
+    Code credit_collateral(const Request& r);
+
+    // Settlement (src/settlement.cpp).
+    void on_settlement(const Request& r);
+    void on_list_obligations(const Request& r, const AccountState& caller);
+    Code confirm_delivery(const Request& r, AccountState& caller);
+    Code dispute_delivery(const Request& r, AccountState& caller);
+    Code resolve_dispute(const Request& r);
+    Code run_settlement(const Request& r);
+    void create_obligation(const OrderRecord& buy, const OrderRecord& sell, Price price,
+                           Quantity quantity, std::uint64_t trade_id);
+    // The live obligation with this id, or nullptr (never a final one).
+    Obligation* find_obligation(std::uint64_t id);
+    // Moves the money of a final obligation and reports it: pays the delivered part,
+    // refunds the rest with a penalty. Returns what moved.
+    SettlementAmounts close_obligation(Obligation& o, bool failed);
+    void emit_obligation(ObligationEventKind kind, const Obligation& o,
+                         const SettlementAmounts& amounts);
+    // Drops the final obligations from the table.
+    void compact_obligations();
 
     // Authentication and roles.
     AccountState* authenticate(const KeyHash& key_hash);
@@ -215,7 +248,7 @@ class Exchange {
     ledger::Result transfer(std::uint64_t debit, std::uint64_t credit, Price amount,
                             std::uint32_t flags, std::uint32_t code, std::uint64_t pending_id,
                             std::uint64_t user_data, std::uint64_t* id_out);
-    Code deposit(AccountState& account, Price amount_fen);
+    Code deposit(AccountState& account, Price amount_fen, bool to_collateral);
     // Makes a buy order's hold equal its open quantity at its reservation price: posts
     // spent_fen (what a fill cost) out of the current hold, or voids it, then holds anew.
     void rehold(OrderRecord& record, Price spent_fen, std::uint64_t user_data);
@@ -250,6 +283,7 @@ class Exchange {
     struct Deposit {
         AccountId account;
         Price amount_fen;
+        bool collateral;  // CreditCollateral rather than CreditDeposit
     };
     std::unordered_map<std::string, Deposit> deposits_;
     std::unordered_map<SessionId, Session> sessions_;
@@ -274,6 +308,12 @@ class Exchange {
 
     std::uint32_t accelerator_table_version_ = 0;
     std::vector<AcceleratorModel> accelerator_table_;
+
+    // Delivery obligations not yet final, in id (= trade id) order; a final one stays
+    // until compact_obligations() (never across requests).
+    std::vector<Obligation> obligations_;
+    std::uint32_t obligations_final_ = 0;
+    ObligationSink* obligation_sink_ = nullptr;
 
     Current current_;
     std::vector<Outbound> taker_fills_;  // the incoming order's fills, this command

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cpx/exchange/request.hpp"
+#include "cpx/exchange/settlement.hpp"
 #include "cpx/matching/instrument.hpp"
 
 namespace cpx::exchange {
@@ -88,6 +89,7 @@ struct BalanceView {
     Price reserved_fen = 0;
     Price available_fen = 0;
     Price unsettled_fen = 0;
+    Price collateral_fen = 0;  // a provider's collateral (penalties are paid from it)
     std::vector<CapacityView> capacity;
 };
 
@@ -96,10 +98,19 @@ struct Payload {
     matching::InstrumentSpec instrument;   // AddInstrument
     AccountSpec account;                   // CreateAccount
     KeyHash new_key_hash{};                // CreateApiKey (Request::account names the owner)
-    Price amount_fen = 0;                  // CreditDeposit
-    std::string deposit_id;                // CreditDeposit
+    Price amount_fen = 0;                  // CreditDeposit, CreditCollateral
+    std::string deposit_id;                // CreditDeposit, CreditCollateral
     std::vector<AcceleratorModel> models;  // SetAcceleratorTable
     CapacityRegistration capacity;         // RegisterCapacity
+    // Settlement. ListObligations reads `state_filter` (0 = every state not final) and
+    // Request::account (0 = every account an operator or regulator may see; buyers and
+    // providers see only their own).
+    std::uint64_t obligation_id = 0;     // ConfirmDelivery, DisputeDelivery, ResolveDispute
+    Quantity delivered_quantity = 0;     // ConfirmDelivery: 0 < delivered <= quantity
+    bool uphold = false;                 // ResolveDispute: true fails the obligation
+    std::string note;                    // DisputeDelivery, ResolveDispute: 0-256 bytes
+    std::uint32_t settlement_limit = 0;  // RunSettlement: obligations at most (0 = no limit)
+    std::uint8_t state_filter = 0;       // ListObligations: an ObligationState or 0
     // Outputs.
     std::vector<InstrumentView> instruments;  // ListInstruments; AddInstrument and
                                               // SetTradingState give the one instrument
@@ -109,7 +120,10 @@ struct Payload {
     std::uint32_t table_version = 0;  // SetAcceleratorTable, RegisterCapacity
     Quantity registered_units = 0;    // RegisterCapacity
     Quantity total_units = 0;
-    bool duplicate = false;  // CreditDeposit with a deposit id seen before
+    bool duplicate = false;               // CreditDeposit with a deposit id seen before
+    std::vector<Obligation> obligations;  // ListObligations; the one obligation of
+                                          // ConfirmDelivery, DisputeDelivery, ResolveDispute
+    SettlementRunResult settlement;       // RunSettlement; ResolveDispute's own amounts
 };
 
 }  // namespace cpx::exchange

@@ -52,6 +52,7 @@ enum class RequestType : std::uint8_t {
     OpenOrders = 33,
     Fills = 34,
     Balances = 35,
+    ListObligations = 36,  // delivery obligations not yet settled or failed
     // Administration, by an operator.
     AddInstrument = 48,
     SetTradingState = 49,
@@ -60,9 +61,18 @@ enum class RequestType : std::uint8_t {
     CreditDeposit = 52,
     SetAcceleratorTable = 53,
     RegisterCapacity = 54,
+    CreditCollateral = 55,  // money into a provider's collateral (payload as CreditDeposit)
     // The first operator account (payload: account name, new_key_hash), on an exchange
     // with no account yet: the start of every journal.
     Bootstrap = 80,
+    // Settlement (cpx/exchange/settlement.hpp), payload inputs: obligation_id and
+    // delivered_quantity (ConfirmDelivery, by the provider), obligation_id and note
+    // (DisputeDelivery, by the buyer), obligation_id, uphold and note (ResolveDispute, by
+    // an operator), settlement_limit (RunSettlement, by an operator).
+    ConfirmDelivery = 96,
+    DisputeDelivery = 97,
+    ResolveDispute = 98,
+    RunSettlement = 99,
     // Advances time so that GTD orders expire and rate limits refill; no caller.
     Tick = 64,
 };
@@ -75,6 +85,7 @@ constexpr bool changes_state(RequestType type) {
         case RequestType::OpenOrders:
         case RequestType::Fills:
         case RequestType::Balances:
+        case RequestType::ListObligations:
             return false;
         default:
             return true;

@@ -50,6 +50,13 @@ enum class Code : std::uint16_t {
     DuplicateDepositId = 274,  // same id, different account or amount
     SessionLimitReached = 275,
     OrderLimitReached = 276,  // the exchange's table of live orders is full
+    // Settlement.
+    UnknownObligation = 277,       // no obligation has this id, or it is not the caller's
+    ObligationNotOpen = 278,       // the obligation's state does not allow this step
+    DisputePeriodOver = 279,       // the step came at or after the obligation's due time
+    InvalidDelivery = 280,         // delivered quantity not in 1..the obligation's quantity
+    ObligationLimitReached = 281,  // the exchange's table of open obligations is full
+    InvalidNote = 282,             // a dispute note over 256 bytes or not printable
 };
 
 constexpr Code from_engine(matching::Reason reason) {

@@ -196,12 +196,16 @@ static_assert(std::has_unique_object_representations_v<Transfer>, "Transfer has 
 static_assert(sizeof(Transfer) == 72);
 
 // Receives every accepted transfer, in the order applied, after the ledger has applied
-// it (the exchange writes them to its output / PostgreSQL). It must not call back into
-// the ledger's mutating functions.
+// it, and every account open_account() opened (the ledger projector of
+// services/projector writes both to PostgreSQL). It must not call back into the
+// ledger's mutating functions. load() of a snapshot reports nothing: a sink that needs
+// the accounts of a loaded ledger reads accounts().
 class TransferSink {
   public:
     virtual ~TransferSink() = default;
     virtual void on_transfer(const Transfer& transfer) = 0;
+    // An account just opened (its totals are zero).
+    virtual void on_account(const Account& account) { (void)account; }
 };
 
 struct LedgerConfig {
@@ -215,10 +219,13 @@ class Ledger {
     // and 144 to 288 bytes per pending of pending_max (hash tables are a power of two at
     // least twice the maximum), so that apply() never allocates.
     explicit Ledger(const LedgerConfig& config, TransferSink* sink = nullptr);
+    // Replaces the sink (nullptr: none); from the next apply() on.
+    void set_sink(TransferSink* sink) { sink_ = sink; }
 
     // Opens an account. Checks, in order: IdZero, IdTooLarge, AccountExists, OwnerTooLarge,
     // PurposeInvalid, CurrencyInvalid, AccountFlagsInvalid, TotalsNotZero,
-    // CreatedSeqInvalid, AccountKeyExists, AccountsFull. Accounts are never closed.
+    // CreatedSeqInvalid, AccountKeyExists, AccountsFull. Accounts are never closed. On
+    // success the sink's on_account() sees the new account.
     Result open_account(const Account& spec);
 
     // Applies one transfer, or refuses it and changes nothing (no total, no counter, no
