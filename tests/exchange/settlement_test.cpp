@@ -3,6 +3,7 @@
 // upheld one fails (refund plus a penalty from collateral), and every step is refused
 // when the caller, the state or the time does not allow it.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -340,11 +341,11 @@ TEST_F(ExchangeSettlement, ObserversSeeEveryStepWithTheMoneyItMoved) {
     EXPECT_EQ(seen.events[2].kind, ObligationEventKind::Settled);
     EXPECT_EQ(seen.events[2].amounts.paid_fen + seen.events[2].amounts.fee_fen, 300);
     EXPECT_EQ(seen.events[2].seq, x.exchange.request_seq());
-    // The settlement's transfers carry the obligation id and the run's seq.
+    // The settlement's transfers carry the number of obligations netted and the run's seq.
     std::size_t settlement_transfers = 0;
     for (const ledger::Transfer& t : seen.transfers) {
         if (t.code == ledger::code::settle_to_provider || t.code == ledger::code::fee) {
-            EXPECT_EQ(t.user_data, o.id);
+            EXPECT_EQ(t.user_data, 1u);
             EXPECT_EQ(t.seq, x.exchange.request_seq());
             ++settlement_transfers;
         }
@@ -386,6 +387,50 @@ TEST_F(ExchangeSettlement, ASnapshotKeepsOpenObligationsAndTheSameFuture) {
     EXPECT_EQ(p2.settlement.amounts.paid_fen, p1.settlement.amounts.paid_fen);
     EXPECT_EQ(p2.settlement.amounts.penalty_fen, p1.settlement.amounts.penalty_fen);
     EXPECT_EQ(copy.state_hash(), x.exchange.state_hash());
+}
+
+TEST_F(ExchangeSettlement, ARunNetsTheMoneyOfEachPairIntoOneTransferPerKind) {
+    ASSERT_EQ(credit_collateral(pat, 150, "col-1"), Code::None);
+    Observed seen;
+    x.exchange.set_observers(&seen, &seen);
+    for (int i = 0; i < 3; ++i) {
+        const Obligation o = trade(1'000, 2, pat, alice);
+        ASSERT_EQ(confirm(pat, o.id, 1), Code::None);  // half of each delivered
+    }
+    trade(500, 1, quinn, alice);  // never confirmed
+    pass_due();
+    seen.transfers.clear();
+    seen.events.clear();
+    const SettlementRunResult r = run();
+    EXPECT_EQ(r.settled, 3u);
+    EXPECT_EQ(r.failed, 1u);
+    // pat: 3 x 1,000 paid (less fees) and 3 x 1,000 refunded with penalties of 100 each,
+    // capped by its collateral of 150; quinn: 500 refunded, no collateral.
+    Price paid = 0, fee = 0, refunded = 0, penalty = 0;
+    for (const ObligationEvent& e : seen.events) {
+        paid += e.amounts.paid_fen;
+        fee += e.amounts.fee_fen;
+        refunded += e.amounts.refunded_fen;
+        penalty += e.amounts.penalty_fen;
+    }
+    EXPECT_EQ(penalty, 150);
+    EXPECT_EQ(refunded, 3'500);
+    EXPECT_EQ(paid + fee, 3'000);
+    std::map<std::uint32_t, std::vector<ledger::Transfer>> by_code;
+    for (const ledger::Transfer& t : seen.transfers) {
+        by_code[t.code].push_back(t);
+    }
+    ASSERT_EQ(by_code[ledger::code::settle_to_provider].size(), 1u);
+    EXPECT_EQ(by_code[ledger::code::settle_to_provider][0].amount, paid);
+    EXPECT_EQ(by_code[ledger::code::settle_to_provider][0].user_data, 3u);
+    ASSERT_EQ(by_code[ledger::code::refund].size(), 2u);  // one per pair
+    EXPECT_EQ(by_code[ledger::code::refund][0].amount + by_code[ledger::code::refund][1].amount,
+              3'500);
+    ASSERT_EQ(by_code[ledger::code::penalty].size(), 1u);
+    EXPECT_EQ(by_code[ledger::code::penalty][0].amount, 150);
+    EXPECT_EQ(x.balances(pat).collateral_fen, 0);
+    expect_balanced();
+    x.exchange.set_observers(nullptr, nullptr);
 }
 
 TEST(ExchangeSettlementLimits, AnOrderThatCouldOverflowTheObligationTableIsRefused) {

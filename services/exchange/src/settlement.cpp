@@ -155,28 +155,22 @@ SettlementAmounts Exchange::close_obligation(Obligation& o, bool failed) {
     moved.paid_fen = delivered_fen - moved.fee_fen;
     moved.refunded_fen = o.amount_fen - delivered_fen;
     if (moved.refunded_fen > 0) {
+        // What the collateral still holds once the penalties this request has already
+        // taken from it are paid.
         const ledger::Account* collateral = ledger_.account(collateral_of(o.provider));
-        const Price held = collateral == nullptr ? 0 : std::max<Price>(collateral->available(), 0);
+        Price& taken = collateral_taken_[o.provider];
+        const Price held =
+            std::max<Price>((collateral == nullptr ? 0 : collateral->available()) - taken, 0);
         moved.penalty_fen =
             std::min(share_of(moved.refunded_fen, config_.settlement.penalty_bps), held);
+        taken += moved.penalty_fen;
     }
-    // The buyer's escrow holds the whole amount since the fill, so none of these can be
-    // refused; an assertion failure here is a broken ledger, not bad input.
-    const auto move = [&](std::uint64_t debit, std::uint64_t credit, Price amount,
-                          std::uint32_t code) {
-        if (amount <= 0) {
-            return;
-        }
-        [[maybe_unused]] const ledger::Result result =
-            transfer(debit, credit, amount, ledger::transfer_flags::posted, code, 0, o.id, nullptr);
-        assert(result == ledger::Result::Ok);
-    };
-    move(escrow_of(o.buyer), available_of(o.provider), moved.paid_fen,
-         ledger::code::settle_to_provider);
-    move(escrow_of(o.buyer), kFees, moved.fee_fen, ledger::code::fee);
-    move(escrow_of(o.buyer), available_of(o.buyer), moved.refunded_fen, ledger::code::refund);
-    move(collateral_of(o.provider), available_of(o.buyer), moved.penalty_fen,
-         ledger::code::penalty);
+    Netted& net = netting_[{o.buyer, o.provider}];
+    net.amounts.paid_fen += moved.paid_fen;
+    net.amounts.fee_fen += moved.fee_fen;
+    net.amounts.refunded_fen += moved.refunded_fen;
+    net.amounts.penalty_fen += moved.penalty_fen;
+    ++net.obligations;
     AccountState& provider = accounts_[o.provider];
     provider.unsettled_fen -= o.amount_fen;
     assert(provider.unsettled_fen >= 0);
@@ -184,6 +178,35 @@ SettlementAmounts Exchange::close_obligation(Obligation& o, bool failed) {
     ++obligations_final_;
     emit_obligation(failed ? ObligationEventKind::Failed : ObligationEventKind::Settled, o, moved);
     return moved;
+}
+
+void Exchange::post_netting() {
+    // Netting makes a run of a million obligations between a few hundred pairs of
+    // accounts a few hundred transfers; each obligation's own amounts are in its
+    // Settled or Failed event. The map is ordered, so the transfer ids are too.
+    for (const auto& [pair, net] : netting_) {
+        const auto [buyer, provider] = pair;
+        // The buyer's escrow has held every obligation's whole amount since its fill, so
+        // none of these can be refused; a failure here is a broken ledger, not bad input.
+        const auto move = [&](std::uint64_t debit, std::uint64_t credit, Price amount,
+                              std::uint32_t code) {
+            if (amount <= 0) {
+                return;
+            }
+            [[maybe_unused]] const ledger::Result result =
+                transfer(debit, credit, amount, ledger::transfer_flags::posted, code, 0,
+                         net.obligations, nullptr);
+            assert(result == ledger::Result::Ok);
+        };
+        move(escrow_of(buyer), available_of(provider), net.amounts.paid_fen,
+             ledger::code::settle_to_provider);
+        move(escrow_of(buyer), kFees, net.amounts.fee_fen, ledger::code::fee);
+        move(escrow_of(buyer), available_of(buyer), net.amounts.refunded_fen, ledger::code::refund);
+        move(collateral_of(provider), available_of(buyer), net.amounts.penalty_fen,
+             ledger::code::penalty);
+    }
+    netting_.clear();
+    collateral_taken_.clear();
 }
 
 void Exchange::compact_obligations() {
@@ -224,6 +247,7 @@ void Exchange::on_settlement(const Request& r) {
         default:
             assert(false);
     }
+    post_netting();
     compact_obligations();
     current_ = Current{};
     reply(r.token, code);

@@ -6,6 +6,7 @@
 // replayed into a new Exchange rebuilds the same state and the same output.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -206,9 +207,13 @@ class Exchange {
                            Quantity quantity, std::uint64_t trade_id);
     // The live obligation with this id, or nullptr (never a final one).
     Obligation* find_obligation(std::uint64_t id);
-    // Moves the money of a final obligation and reports it: pays the delivered part,
-    // refunds the rest with a penalty. Returns what moved.
+    // Makes an obligation final and reports it: what the delivered part pays, what the
+    // rest refunds and the penalty, added to the request's netting (see post_netting).
+    // Returns what it moves.
     SettlementAmounts close_obligation(Obligation& o, bool failed);
+    // Moves the money of the obligations closed by this request: per (buyer, provider)
+    // pair, one transfer for each of paid, fee, refund and penalty.
+    void post_netting();
     void emit_obligation(ObligationEventKind kind, const Obligation& o,
                          const SettlementAmounts& amounts);
     // Drops the final obligations from the table.
@@ -313,6 +318,14 @@ class Exchange {
     // until compact_obligations() (never across requests).
     std::vector<Obligation> obligations_;
     std::uint32_t obligations_final_ = 0;
+    // The money of the obligations closed by the request being applied, netted per
+    // (buyer, provider), and the collateral it has taken from each provider so far.
+    struct Netted {
+        SettlementAmounts amounts;
+        std::uint64_t obligations = 0;
+    };
+    std::map<std::pair<AccountId, AccountId>, Netted> netting_;
+    std::map<AccountId, Price> collateral_taken_;
     ObligationSink* obligation_sink_ = nullptr;
 
     Current current_;

@@ -26,6 +26,12 @@
 // holds) moves from the provider's collateral to the buyer, like a power market's
 // imbalance charge.
 //
+// The money of the obligations one request closes is netted: per (buyer, provider) pair,
+// one ledger transfer each for paid, fee, refund and penalty, whose user_data is the
+// number of obligations netted into it and whose seq is the request's; each
+// obligation's own amounts are in its Settled or Failed event, and they sum to the
+// pair's transfers (the audit checks it).
+//
 // Every step is a request in the journal, so settlement is as deterministic and as
 // durable as trading; a settlement run only settles what is due and not yet settled, so
 // running it twice settles nothing twice.
