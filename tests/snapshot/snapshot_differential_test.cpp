@@ -68,6 +68,7 @@ TEST(SnapshotDifferential, RestoredExchangeAnswersEveryLaterRequestLikeFullRepla
     std::cout << "coverage over " << n << " seeds, " << restores << " restores: " << coverage
               << "\n";
     EXPECT_GT(coverage.fills, 0u);
+    EXPECT_GT(coverage.obligations_closed, 0u);
     EXPECT_GT(coverage.auction_trades, 0u);
     EXPECT_GT(coverage.expired, 0u);
     EXPECT_GT(coverage.rate_limited, 0u);

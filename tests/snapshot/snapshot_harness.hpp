@@ -93,6 +93,19 @@ inline void expect_same_payload_outputs(const Payload& a, const Payload& b) {
     EXPECT_EQ(a.registered_units, b.registered_units);
     EXPECT_EQ(a.total_units, b.total_units);
     EXPECT_EQ(a.duplicate, b.duplicate);
+    EXPECT_EQ(a.balance.collateral_fen, b.balance.collateral_fen);
+    ASSERT_EQ(a.obligations.size(), b.obligations.size());
+    for (std::size_t i = 0; i < a.obligations.size(); ++i) {
+        EXPECT_EQ(std::memcmp(&a.obligations[i], &b.obligations[i], sizeof(Obligation)), 0)
+            << "obligation " << a.obligations[i].id;
+    }
+    EXPECT_EQ(a.settlement.settled, b.settlement.settled);
+    EXPECT_EQ(a.settlement.failed, b.settlement.failed);
+    EXPECT_EQ(a.settlement.amounts.paid_fen, b.settlement.amounts.paid_fen);
+    EXPECT_EQ(a.settlement.amounts.fee_fen, b.settlement.amounts.fee_fen);
+    EXPECT_EQ(a.settlement.amounts.refunded_fen, b.settlement.amounts.refunded_fen);
+    EXPECT_EQ(a.settlement.amounts.penalty_fen, b.settlement.amounts.penalty_fen);
+    EXPECT_EQ(a.settlement.more_due, b.settlement.more_due);
 }
 
 // What a run produced, to check that the random market reaches the paths that matter.
@@ -109,6 +122,7 @@ struct Coverage {
     std::size_t halt_or_close_cancels = 0;
     std::size_t state_changes = 0;
     std::size_t insufficient = 0;
+    std::size_t obligations_closed = 0;  // settled or failed (counted by the market)
 
     void count(const Outbound& o) {
         const auto engine_code = [&](matching::Reason r) { return o.code == from_engine(r); };
@@ -143,6 +157,7 @@ struct Coverage {
         halt_or_close_cancels += c.halt_or_close_cancels;
         state_changes += c.state_changes;
         insufficient += c.insufficient;
+        obligations_closed += c.obligations_closed;
     }
 };
 
@@ -152,7 +167,8 @@ inline std::ostream& operator<<(std::ostream& os, const Coverage& c) {
               << ", pool full " << c.pool_full << ", session limit " << c.session_limit
               << ", resumed " << c.resumed << ", mass cancels " << c.mass_cancels
               << ", halt/close cancels " << c.halt_or_close_cancels << ", state changes "
-              << c.state_changes << ", insufficient " << c.insufficient;
+              << c.state_changes << ", insufficient " << c.insufficient << ", obligations closed "
+              << c.obligations_closed;
 }
 
 class Twin {
@@ -356,6 +372,8 @@ class SnapshotMarket {
             admin_misc();
         } else if (pick < 895) {
             bad_request();
+        } else if (pick < 915) {
+            settlement();
         } else {
             session_order();
         }
@@ -730,6 +748,70 @@ class SnapshotMarket {
             p.new_key_hash = key_of(5000 + static_cast<std::uint32_t>(rng_.below(3)));
             t_.send(r);
         }
+    }
+
+    // A step of settlement: providers confirm (in full, in part or wrongly), buyers
+    // dispute, the operator resolves, funds collateral and runs settlement in slices,
+    // anybody lists obligations, and now and then days pass so that windows end and
+    // dispute periods run out.
+    void settlement() {
+        const std::vector<Obligation> open = t_.reference().open_obligations();
+        const std::uint64_t k = rng_.below(8);
+        Payload p;
+        Request r;
+        r.payload = &p;
+        if (!open.empty() && k < 3) {
+            const Obligation& o = open[rng_.below(open.size())];
+            p.obligation_id = rng_.chance(95) ? o.id : o.id + 100'000;
+            if (k == 0) {
+                r.type = RequestType::ConfirmDelivery;
+                r.key_hash = rng_.chance(90) ? party_of_id(o.provider).key : any_trader().key;
+                p.delivered_quantity = rng_.chance(70) ? o.quantity : rng_.between(0, o.quantity);
+            } else if (k == 1) {
+                r.type = RequestType::DisputeDelivery;
+                r.key_hash = party_of_id(o.buyer).key;
+                p.note = rng_.chance(90) ? "not delivered" : std::string(300, 'x');
+            } else {
+                r.type = RequestType::ResolveDispute;
+                r.key_hash = op_.key;
+                p.uphold = rng_.chance(50);
+            }
+        } else if (k < 5) {
+            r.type = RequestType::RunSettlement;
+            r.key_hash = rng_.chance(95) ? op_.key : any_trader().key;
+            p.settlement_limit = static_cast<std::uint32_t>(rng_.below(4));
+        } else if (k == 5) {
+            r = admin(RequestType::CreditCollateral, p, any_trader().id);
+            p.amount_fen = rng_.between(1, 5'000);
+            p.deposit_id = "col-" + std::to_string(next_deposit_++);
+        } else if (k == 6) {
+            r.type = RequestType::ListObligations;
+            const bool as_regulator = rng_.chance(40);
+            const Party party = any_trader();
+            r.key_hash = as_regulator ? regulator_.key : party.key;
+            r.account = as_regulator ? party.id : 0;
+            p.state_filter = static_cast<std::uint8_t>(rng_.below(4));
+        } else {
+            // Days pass; the first jump reaches the delivery windows.
+            t_.now = std::max(t_.now, kWindowEnd - 3 * kHour) + rng_.between(1, 20) * kHour;
+            return;
+        }
+        t_.send(r);
+        t_.coverage.obligations_closed += p.settlement.settled + p.settlement.failed;
+    }
+
+    Party party_of_id(AccountId id) const {
+        for (const Party& p : buyers_) {
+            if (p.id == id) {
+                return p;
+            }
+        }
+        for (const Party& p : providers_) {
+            if (p.id == id) {
+                return p;
+            }
+        }
+        return Party{};
     }
 
     void bad_request() {
