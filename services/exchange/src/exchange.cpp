@@ -34,7 +34,8 @@ Exchange::Exchange(const ExchangeConfig& config, OutboundSink& sink)
       engine_sink_(*this),
       engine_(matching::EngineConfig{config.order_capacity}, engine_sink_),
       record_index_(config.order_capacity + 1),
-      client_ids_(config.client_id_window) {
+      client_ids_(config.client_id_window),
+      obligations_(config.obligations_max) {
     assert(config.order_capacity > 0);
     accounts_.resize(1);  // account 0 is never assigned
     // One record per order that can rest, and one for the incoming order of a command.

@@ -213,7 +213,7 @@ void Exchange::compact_obligations() {
     if (obligations_final_ == 0) {
         return;
     }
-    std::erase_if(obligations_, [](const Obligation& o) { return is_final(o.state); });
+    obligations_.erase_if([](const Obligation& o) { return is_final(o.state); });
     obligations_final_ = 0;
 }
 

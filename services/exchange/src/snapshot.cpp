@@ -969,7 +969,6 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
     }
     {
         const std::size_t count = in.count(15, config_.obligations_max);
-        obligations_.reserve(count);
         for (std::size_t i = 0; i < count; ++i) {
             Obligation o;
             o.id = in.varint();

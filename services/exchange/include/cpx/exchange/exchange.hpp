@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cpx/exchange/client_id_index.hpp"
+#include "cpx/exchange/obligation_table.hpp"
 #include "cpx/exchange/outbound.hpp"
 #include "cpx/exchange/payload.hpp"
 #include "cpx/exchange/report_log.hpp"
@@ -41,7 +42,8 @@ struct ExchangeConfig {
     // Accounts the exchange can admit; each has two ledger accounts, allocated up front.
     std::uint32_t accounts_max = 1u << 16;
     // Obligations not yet settled or failed, at most; an order that could trade past
-    // this is refused (ObligationLimitReached). The table grows to its high-water mark.
+    // this is refused (ObligationLimitReached). The table's address space (112 bytes
+    // each) is reserved up front and backed by memory as it fills.
     std::uint32_t obligations_max = 1u << 23;
     SettlementRules settlement;
 };
@@ -316,7 +318,7 @@ class Exchange {
 
     // Delivery obligations not yet final, in id (= trade id) order; a final one stays
     // until compact_obligations() (never across requests).
-    std::vector<Obligation> obligations_;
+    ObligationTable obligations_;
     std::uint32_t obligations_final_ = 0;
     // The money of the obligations closed by the request being applied, netted per
     // (buyer, provider), and the collateral it has taken from each provider so far.

@@ -37,6 +37,7 @@
 // running it twice settles nothing twice.
 
 #include <cstdint>
+#include <type_traits>
 
 #include "cpx/matching/types.hpp"
 
@@ -78,6 +79,10 @@ struct Obligation {
     matching::Timestamp due_ns = 0;        // the end of the dispute period (see above)
     std::uint64_t created_seq = 0;         // the journal seq of the trade
 };
+// Compared and hashed byte for byte by tests; kept in a table of fixed-size slots.
+static_assert(std::is_trivially_copyable_v<Obligation>);
+static_assert(std::has_unique_object_representations_v<Obligation>, "Obligation has padding");
+static_assert(sizeof(Obligation) == 112);
 
 // What one settlement or failure moved, in fen.
 struct SettlementAmounts {
