@@ -9,8 +9,8 @@ namespace {
 
 class GatewayAuth : public GatewayFixture {
   protected:
-    // Every unary RPC of OrderEntry, AccountQuery and Admin, with a request that is
-    // otherwise valid, must refuse the caller as unauthenticated.
+    // Every unary RPC of OrderEntry, AccountQuery, Admin and Settlement, with a request
+    // that is otherwise valid, must refuse the caller as unauthenticated.
     void expect_every_call_unauthenticated(const Party& who) {
         const auto check = [&](const char* rpc, const auto& answer) {
             EXPECT_TRUE(refused(answer, grpc::StatusCode::UNAUTHENTICATED, "UNAUTHENTICATED"))
@@ -34,6 +34,13 @@ class GatewayAuth : public GatewayFixture {
         check("CreditDeposit", deposit_as(who, buyer_.id, 100, next_id("dep-")));
         check("SetAcceleratorTable", set_accelerator_table_as(who, {{"X", 1, false}}));
         check("RegisterCapacity", register_capacity_as(who, token_registration(provider_.id, 1)));
+        check("CreditCollateral", credit_collateral_as(who, provider_.id, 100, next_id("col-")));
+        check("ListObligations", list_obligations(who));
+        check("ConfirmDelivery", confirm_delivery(who, 1, 1));
+        check("DisputeDelivery", dispute_delivery(who, 1, "late"));
+        check("ResolveDispute",
+              resolve_dispute_as(who, 1, cpx::v1::DISPUTE_DECISION_UPHOLD, "upheld"));
+        check("RunSettlement", run_settlement_as(who));
     }
 };
 
@@ -96,6 +103,10 @@ class GatewayRoles : public GatewayFixture {
         check("CreditDeposit", deposit_as(who, buyer_.id, 1'000'000, next_id("dep-")));
         check("SetAcceleratorTable", set_accelerator_table_as(who, {{"X", 1, false}}));
         check("RegisterCapacity", register_capacity_as(who, token_registration(provider_.id, 1)));
+        check("CreditCollateral",
+              credit_collateral_as(who, provider_.id, 1'000'000, next_id("col-")));
+        check("ResolveDispute", resolve_dispute_as(who, 1, cpx::v1::DISPUTE_DECISION_REJECT));
+        check("RunSettlement", run_settlement_as(who));
     }
 };
 

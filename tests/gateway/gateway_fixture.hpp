@@ -29,6 +29,7 @@
 #include "cpx/v1/admin.grpc.pb.h"
 #include "cpx/v1/market_data.grpc.pb.h"
 #include "cpx/v1/orders.grpc.pb.h"
+#include "cpx/v1/settlement.grpc.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
@@ -347,6 +348,7 @@ class GatewayFixture : public ::testing::Test {
         market_ = cpx::v1::MarketData::NewStub(channel_);
         queries_ = cpx::v1::AccountQuery::NewStub(channel_);
         admin_ = cpx::v1::Admin::NewStub(channel_);
+        settlement_ = cpx::v1::Settlement::NewStub(channel_);
         operator_.id = 1;
         operator_.key = std::string(kOperatorKey);
 
@@ -637,6 +639,76 @@ class GatewayFixture : public ::testing::Test {
         return register_capacity_as(operator_, compute_registration(provider.id, model, devices));
     }
 
+    Answer<cpx::v1::CreditDepositResponse> credit_collateral_as(const Party& who,
+                                                                std::uint32_t account,
+                                                                std::int64_t amount,
+                                                                const std::string& deposit_id) {
+        cpx::v1::CreditDepositRequest r;
+        r.set_account_id(account);
+        r.set_amount_fen(amount);
+        r.set_deposit_id(deposit_id);
+        return call<cpx::v1::CreditDepositResponse>(
+            who.key, [&](grpc::ClientContext& c, cpx::v1::CreditDepositResponse& out) {
+                return admin_->CreditCollateral(&c, r, &out);
+            });
+    }
+
+    // --- Settlement ---
+
+    Answer<cpx::v1::ListObligationsResponse> list_obligations(
+        const Party& who, std::uint32_t account = 0,
+        cpx::v1::ObligationState state = cpx::v1::OBLIGATION_STATE_UNSPECIFIED) {
+        cpx::v1::ListObligationsRequest r;
+        r.set_account_id(account);
+        r.set_state(state);
+        return call<cpx::v1::ListObligationsResponse>(
+            who.key, [&](grpc::ClientContext& c, cpx::v1::ListObligationsResponse& out) {
+                return settlement_->ListObligations(&c, r, &out);
+            });
+    }
+    Answer<cpx::v1::Obligation> confirm_delivery(const Party& who, std::uint64_t obligation,
+                                                 std::int64_t delivered) {
+        cpx::v1::ConfirmDeliveryRequest r;
+        r.set_obligation_id(obligation);
+        r.set_delivered_quantity(delivered);
+        return call<cpx::v1::Obligation>(who.key,
+                                         [&](grpc::ClientContext& c, cpx::v1::Obligation& out) {
+                                             return settlement_->ConfirmDelivery(&c, r, &out);
+                                         });
+    }
+    Answer<cpx::v1::Obligation> dispute_delivery(const Party& who, std::uint64_t obligation,
+                                                 const std::string& note = "") {
+        cpx::v1::DisputeDeliveryRequest r;
+        r.set_obligation_id(obligation);
+        r.set_note(note);
+        return call<cpx::v1::Obligation>(who.key,
+                                         [&](grpc::ClientContext& c, cpx::v1::Obligation& out) {
+                                             return settlement_->DisputeDelivery(&c, r, &out);
+                                         });
+    }
+    Answer<cpx::v1::ResolveDisputeResponse> resolve_dispute_as(const Party& who,
+                                                               std::uint64_t obligation,
+                                                               cpx::v1::DisputeDecision decision,
+                                                               const std::string& note = "") {
+        cpx::v1::ResolveDisputeRequest r;
+        r.set_obligation_id(obligation);
+        r.set_decision(decision);
+        r.set_note(note);
+        return call<cpx::v1::ResolveDisputeResponse>(
+            who.key, [&](grpc::ClientContext& c, cpx::v1::ResolveDisputeResponse& out) {
+                return settlement_->ResolveDispute(&c, r, &out);
+            });
+    }
+    Answer<cpx::v1::SettlementRunResponse> run_settlement_as(const Party& who,
+                                                             std::uint32_t limit = 0) {
+        cpx::v1::RunSettlementRequest r;
+        r.set_limit(limit);
+        return call<cpx::v1::SettlementRunResponse>(
+            who.key, [&](grpc::ClientContext& c, cpx::v1::SettlementRunResponse& out) {
+                return settlement_->RunSettlement(&c, r, &out);
+            });
+    }
+
     // After whatever a test did: a fresh pair of accounts still trades at the expected
     // price, so the book and the order path are intact. The instrument must have no ask
     // at or below 90 000 fen of its own.
@@ -667,6 +739,7 @@ class GatewayFixture : public ::testing::Test {
     std::unique_ptr<cpx::v1::MarketData::Stub> market_;
     std::unique_ptr<cpx::v1::AccountQuery::Stub> queries_;
     std::unique_ptr<cpx::v1::Admin::Stub> admin_;
+    std::unique_ptr<cpx::v1::Settlement::Stub> settlement_;
     Party operator_;
     Party buyer_;
     Party provider_;

@@ -38,7 +38,7 @@ TEST_F(GatewayHealth, ReflectionListsEveryService) {
     ASSERT_EQ(answer.responses.size(), 1u);
     const std::string& listing = answer.responses.front();
     for (const char* service : {"cpx.v1.OrderEntry", "cpx.v1.MarketData", "cpx.v1.AccountQuery",
-                                "cpx.v1.Admin", "grpc.health.v1.Health"}) {
+                                "cpx.v1.Admin", "cpx.v1.Settlement", "grpc.health.v1.Health"}) {
         EXPECT_NE(listing.find(service), std::string::npos) << service;
     }
 }

@@ -168,6 +168,9 @@ TEST_F(GatewayHostile, GarbageBytesToEveryMethodAreRefusedAndTheServerKeepsServi
         "/cpx.v1.Admin/SetTradingState",      "/cpx.v1.Admin/CreateAccount",
         "/cpx.v1.Admin/CreateApiKey",         "/cpx.v1.Admin/CreditDeposit",
         "/cpx.v1.Admin/SetAcceleratorTable",  "/cpx.v1.Admin/RegisterCapacity",
+        "/cpx.v1.Admin/CreditCollateral",     "/cpx.v1.Settlement/ConfirmDelivery",
+        "/cpx.v1.Settlement/DisputeDelivery", "/cpx.v1.Settlement/ResolveDispute",
+        "/cpx.v1.Settlement/RunSettlement",   "/cpx.v1.Settlement/ListObligations",
     };
     const std::vector<std::string> garbage = {
         std::string(11, '\xff'),     // a tag that is not a varint

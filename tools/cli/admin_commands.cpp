@@ -1,5 +1,5 @@
-// Operator commands: instruments and their trading phases, accounts, keys, deposits,
-// the accelerator table and providers' capacity.
+// Operator commands: instruments and their trading phases, accounts, keys, deposits and
+// providers' collateral, the accelerator table and providers' capacity.
 
 #include <iostream>
 #include <map>
@@ -155,8 +155,14 @@ int deposit(Client& client, const Args& a) {
     request.set_amount_fen(a.fen("amount"));
     request.set_deposit_id(a.text("deposit-id"));
     cpx::v1::CreditDepositResponse reply;
-    const grpc::Status status =
-        client.admin().CreditDeposit(client.context().get(), request, &reply);
+    grpc::Status status;
+    if (a.command() == "credit-collateral") {
+        status = client.admin().CreditCollateral(client.context().get(), request, &reply);
+        return answer(client.global(), status, reply,
+                      std::string(reply.duplicate() ? "already credited" : "credited") +
+                          "; collateral " + yuan(reply.collateral_fen()) + " CNY");
+    }
+    status = client.admin().CreditDeposit(client.context().get(), request, &reply);
     return answer(client.global(), status, reply,
                   std::string(reply.duplicate() ? "already credited" : "credited") + "; balance " +
                       yuan(reply.balance_fen()) + " CNY");
@@ -221,8 +227,8 @@ int set_accelerators(Client& client, const Args& a) {
 
 bool is_admin_command(const std::string& c) {
     return state_actions().count(c) != 0 || c == "add-instrument" || c == "create-account" ||
-           c == "create-key" || c == "deposit" || c == "register-capacity" ||
-           c == "set-accelerators";
+           c == "create-key" || c == "deposit" || c == "credit-collateral" ||
+           c == "register-capacity" || c == "set-accelerators";
 }
 
 int run_admin_command(Client& client, const Args& a) {
@@ -235,7 +241,7 @@ int run_admin_command(Client& client, const Args& a) {
         return create_account(client, a);
     if (c == "create-key")
         return create_key(client, a);
-    if (c == "deposit")
+    if (c == "deposit" || c == "credit-collateral")
         return deposit(client, a);
     if (c == "register-capacity")
         return register_capacity(client, a);

@@ -15,6 +15,7 @@
 #include "cpx/v1/admin.grpc.pb.h"
 #include "cpx/v1/market_data.grpc.pb.h"
 #include "cpx/v1/orders.grpc.pb.h"
+#include "cpx/v1/settlement.grpc.pb.h"
 
 namespace cpx::cli {
 
@@ -29,6 +30,7 @@ class Client {
     cpx::v1::MarketData::Stub& market() { return *market_; }
     cpx::v1::AccountQuery::Stub& account() { return *account_; }
     cpx::v1::Admin::Stub& admin() { return *admin_; }
+    cpx::v1::Settlement::Stub& settlement() { return *settlement_; }
 
   private:
     Global global_;
@@ -37,6 +39,7 @@ class Client {
     std::unique_ptr<cpx::v1::MarketData::Stub> market_;
     std::unique_ptr<cpx::v1::AccountQuery::Stub> account_;
     std::unique_ptr<cpx::v1::Admin::Stub> admin_;
+    std::unique_ptr<cpx::v1::Settlement::Stub> settlement_;
 };
 
 // Prints a refusal (the gRPC code, the machine-readable reason and the message) and
@@ -65,7 +68,9 @@ std::string time_text(std::int64_t ns);
 // Each returns the process's exit status.
 int run_trading_command(Client& client, const Args& args);
 int run_admin_command(Client& client, const Args& args);
+int run_settlement_command(Client& client, const Args& args);
 bool is_trading_command(const std::string& command);
 bool is_admin_command(const std::string& command);
+bool is_settlement_command(const std::string& command);
 
 }  // namespace cpx::cli

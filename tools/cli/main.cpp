@@ -28,6 +28,15 @@ trading and reading
   balances     [--account ID]
   instruments
 
+settlement
+  obligations       [--account ID] [--state open|delivered|disputed]
+                    (the obligations of trades not yet settled: your own, or any for an
+                    operator or a regulator)
+  confirm-delivery  --obligation ID --quantity N        (provider: what it delivered)
+  dispute           --obligation ID [--note TEXT]        (buyer, within the dispute period)
+  resolve-dispute   --obligation ID --uphold|--reject [--note TEXT]    (operator)
+  settle            [--limit N]     (operator: settle or fail what is due; 0 = no limit)
+
 operator
   add-instrument    --id N --symbol S --hub H --window-start T --window-end T [--kind compute|token]
                     [--tick P] [--lot N] [--quantity-min N] [--quantity-max N] [--price-min P]
@@ -40,6 +49,7 @@ operator
                     [--quantity-max N] [--notional-max P] [--orders-per-second N]
   create-key        --account ID
   deposit           --account ID --amount P --deposit-id S
+  credit-collateral --account ID --amount P --deposit-id S   (a provider's collateral)
   register-capacity --account ID --hub H --window-start T --window-end T
                     (--model M --devices N | --kind token --bundles N) [--green-bps N]
   set-accelerators  --models H100-SXM=989,ASCEND-910B=320:domestic
@@ -60,6 +70,9 @@ int main(int argc, char** argv) {
         }
         if (cpx::cli::is_admin_command(args.command())) {
             return cpx::cli::run_admin_command(client, args);
+        }
+        if (cpx::cli::is_settlement_command(args.command())) {
+            return cpx::cli::run_settlement_command(client, args);
         }
         throw cpx::cli::UsageError("unknown command '" + args.command() + "'");
     } catch (const cpx::cli::UsageError& e) {

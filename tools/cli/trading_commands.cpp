@@ -290,9 +290,11 @@ int balances(Client& client, const Args& a) {
         return 0;
     }
     std::cout << "account " << response.account_id() << "\n";
-    Table money({"balance CNY", "reserved CNY", "available CNY", "unsettled CNY"});
+    Table money(
+        {"balance CNY", "reserved CNY", "available CNY", "unsettled CNY", "collateral CNY"});
     money.add({yuan(response.balance_fen()), yuan(response.reserved_fen()),
-               yuan(response.available_fen()), yuan(response.unsettled_fen())});
+               yuan(response.available_fen()), yuan(response.unsettled_fen()),
+               yuan(response.collateral_fen())});
     money.print();
     if (response.capacity_size() > 0) {
         Table capacity({"hub", "window start", "window end", "registered", "offered", "sold"});

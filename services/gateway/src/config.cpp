@@ -45,6 +45,15 @@ std::size_t parse_power_of_two(const std::string& key, const std::string& value)
     return n;
 }
 
+// Basis points of an amount: 0 to 10000 (100%).
+std::uint32_t parse_bps(const std::string& key, const std::string& value) {
+    const auto n = parse_number<std::uint32_t>(key, value);
+    if (n > 10'000) {
+        throw std::invalid_argument(key + ": basis points from 0 to 10000: '" + value + "'");
+    }
+    return n;
+}
+
 const std::vector<Key>& keys() {
     static const std::vector<Key> all = {
         {"listen", "gRPC address, host:port (127.0.0.1:7070)",
@@ -105,6 +114,25 @@ const std::vector<Key>& keys() {
          [](ServerConfig& c, const std::string& v) {
              c.pipeline.exchange.orders_per_second_max_default =
                  parse_number<std::uint32_t>("orders_per_second_max", v);
+         }},
+        {"settlement_fee_bps",
+         "exchange fee on what a provider is paid at settlement, basis points (50)",
+         [](ServerConfig& c, const std::string& v) {
+             c.pipeline.exchange.settlement.fee_bps = parse_bps("settlement_fee_bps", v);
+         }},
+        {"settlement_penalty_bps",
+         "penalty on the undelivered value of a failed delivery, basis points (1000)",
+         [](ServerConfig& c, const std::string& v) {
+             c.pipeline.exchange.settlement.penalty_bps = parse_bps("settlement_penalty_bps", v);
+         }},
+        {"dispute_period_ns",
+         "time a buyer has to dispute after the window end or confirmation (86400000000000)",
+         [](ServerConfig& c, const std::string& v) {
+             c.pipeline.exchange.settlement.dispute_period_ns =
+                 parse_number<std::int64_t>("dispute_period_ns", v);
+             if (c.pipeline.exchange.settlement.dispute_period_ns < 0) {
+                 throw std::invalid_argument("dispute_period_ns must not be negative");
+             }
          }},
         {"request_queue_capacity", "requests waiting for the sequencer, power of two (65536)",
          [](ServerConfig& c, const std::string& v) {

@@ -321,6 +321,7 @@ void to_proto(const exchange::BalanceView& in, cpx::v1::BalancesResponse& out) {
     out.set_reserved_fen(in.reserved_fen);
     out.set_available_fen(in.available_fen);
     out.set_unsettled_fen(in.unsettled_fen);
+    out.set_collateral_fen(in.collateral_fen);
     for (const exchange::CapacityView& c : in.capacity) {
         cpx::v1::CapacityPosition* p = out.add_capacity();
         p->set_hub(c.hub);
@@ -331,6 +332,41 @@ void to_proto(const exchange::BalanceView& in, cpx::v1::BalancesResponse& out) {
         p->set_offered(c.offered);
         p->set_sold(c.sold);
     }
+}
+
+cpx::v1::ObligationState to_proto(exchange::ObligationState state) {
+    switch (state) {
+        case exchange::ObligationState::Open:
+            return cpx::v1::OBLIGATION_STATE_OPEN;
+        case exchange::ObligationState::Delivered:
+            return cpx::v1::OBLIGATION_STATE_DELIVERED;
+        case exchange::ObligationState::Disputed:
+            return cpx::v1::OBLIGATION_STATE_DISPUTED;
+        case exchange::ObligationState::Settled:
+            return cpx::v1::OBLIGATION_STATE_SETTLED;
+        case exchange::ObligationState::Failed:
+            return cpx::v1::OBLIGATION_STATE_FAILED;
+    }
+    return cpx::v1::OBLIGATION_STATE_UNSPECIFIED;
+}
+
+void to_proto(const exchange::Obligation& in, cpx::v1::Obligation& out) {
+    out.set_obligation_id(in.id);
+    out.set_instrument_id(in.instrument);
+    out.set_state(to_proto(in.state));
+    out.set_buyer_account_id(in.buyer);
+    out.set_provider_account_id(in.provider);
+    out.set_buy_order_id(in.buy_order);
+    out.set_sell_order_id(in.sell_order);
+    out.set_price_fen(in.price);
+    out.set_quantity(in.quantity);
+    out.set_delivered_quantity(in.delivered_quantity);
+    out.set_amount_fen(in.amount_fen);
+    out.set_traded_ns(in.traded_ns);
+    out.set_window_end_ns(in.window_end_ns);
+    out.set_delivered_ns(in.delivered_ns);
+    out.set_due_ns(in.due_ns);
+    out.set_created_seq(in.created_seq);
 }
 
 namespace {

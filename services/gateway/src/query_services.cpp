@@ -2,93 +2,19 @@
 // exchange fills in sequence with the orders, so that what they read is consistent
 // with every acknowledgement given before.
 
-#include <functional>
 #include <memory>
 
 #include "cpx/gateway/auth.hpp"
-#include "cpx/gateway/caller.hpp"
 #include "cpx/gateway/convert.hpp"
 #include "cpx/gateway/services.hpp"
+#include "payload_call.hpp"
 
 namespace cpx::gateway {
 
 namespace {
 
-using exchange::Outbound;
 using exchange::Payload;
 using exchange::RequestType;
-
-template <typename Response>
-class PayloadCall final : public grpc::ServerUnaryReactor, public Caller {
-  public:
-    using Answer = std::function<void(const Payload&, Response&)>;
-
-    PayloadCall(GatewayContext& gateway, grpc::CallbackServerContext* context, Response* response,
-                Answer answer)
-        : gateway_(gateway), context_(context), response_(response), answer_(std::move(answer)) {}
-
-    Payload& payload() { return payload_; }
-
-    void start(exchange::Request& request) {
-        const std::optional<exchange::KeyHash> key = caller_key_hash(*context_);
-        if (!key) {
-            gateway_.metrics.unauthenticated.add();
-            fail(error_status(exchange::Code::Unauthenticated, "missing x-api-key"),
-                 "UNAUTHENTICATED");
-            return;
-        }
-        request.key_hash = *key;
-        request.token = token_of(this);
-        request.payload = &payload_;
-        if (!gateway_.pipeline.try_submit(request)) {
-            gateway_.metrics.queue_full.add();
-            fail(queue_full(), "QUEUE_FULL");
-        }
-    }
-
-    void fail(const grpc::Status& status, std::string_view reason) {
-        context_->AddTrailingMetadata("cpx-reason", std::string(reason));
-        Finish(status);
-    }
-
-    void on_reply(const Outbound& reply) override {
-        if (reply.code != exchange::Code::None) {
-            fail(error_status(reply.code, ""), exchange::code_name(reply.code));
-            return;
-        }
-        answer_(payload_, *response_);
-        Finish(grpc::Status::OK);
-    }
-
-    void on_report(const Outbound&, const Outbound*, std::size_t) override {
-        Finish(grpc::Status(grpc::StatusCode::INTERNAL, "unexpected report"));
-    }
-
-    void OnDone() override { delete this; }
-
-  private:
-    GatewayContext& gateway_;
-    grpc::CallbackServerContext* context_;
-    Response* response_;
-    Answer answer_;
-    Payload payload_;
-};
-
-template <typename Response>
-PayloadCall<Response>* make_call(GatewayContext& gateway, grpc::CallbackServerContext* context,
-                                 Response* response,
-                                 typename PayloadCall<Response>::Answer answer) {
-    return new PayloadCall<Response>(gateway, context, response, std::move(answer));
-}
-
-exchange::Request request_of(RequestType type, exchange::AccountId account = 0,
-                             exchange::InstrumentId instrument = 0) {
-    exchange::Request r;
-    r.type = type;
-    r.account = account;
-    r.instrument = instrument;
-    return r;
-}
 
 void answer_instrument(const Payload& p, cpx::v1::Instrument& out) {
     if (!p.instruments.empty()) {
@@ -237,20 +163,38 @@ grpc::ServerUnaryReactor* AdminService::CreateApiKey(grpc::CallbackServerContext
     return call;
 }
 
-grpc::ServerUnaryReactor* AdminService::CreditDeposit(grpc::CallbackServerContext* context,
-                                                      const cpx::v1::CreditDepositRequest* request,
-                                                      cpx::v1::CreditDepositResponse* response) {
+namespace {
+
+// CreditDeposit and CreditCollateral: the same inputs and answer, another ledger account.
+grpc::ServerUnaryReactor* credit(GatewayContext& gateway, grpc::CallbackServerContext* context,
+                                 RequestType type, const cpx::v1::CreditDepositRequest& request,
+                                 cpx::v1::CreditDepositResponse* response) {
     auto* call = make_call<cpx::v1::CreditDepositResponse>(
-        context_, context, response, [](const Payload& p, cpx::v1::CreditDepositResponse& out) {
+        gateway, context, response, [](const Payload& p, cpx::v1::CreditDepositResponse& out) {
             out.set_account_id(p.balance.account);
             out.set_balance_fen(p.balance.balance_fen);
             out.set_duplicate(p.duplicate);
+            out.set_collateral_fen(p.balance.collateral_fen);
         });
-    call->payload().amount_fen = request->amount_fen();
-    call->payload().deposit_id = request->deposit_id();
-    exchange::Request r = request_of(RequestType::CreditDeposit, request->account_id());
+    call->payload().amount_fen = request.amount_fen();
+    call->payload().deposit_id = request.deposit_id();
+    exchange::Request r = request_of(type, request.account_id());
     call->start(r);
     return call;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* AdminService::CreditDeposit(grpc::CallbackServerContext* context,
+                                                      const cpx::v1::CreditDepositRequest* request,
+                                                      cpx::v1::CreditDepositResponse* response) {
+    return credit(context_, context, RequestType::CreditDeposit, *request, response);
+}
+
+grpc::ServerUnaryReactor* AdminService::CreditCollateral(
+    grpc::CallbackServerContext* context, const cpx::v1::CreditDepositRequest* request,
+    cpx::v1::CreditDepositResponse* response) {
+    return credit(context_, context, RequestType::CreditCollateral, *request, response);
 }
 
 grpc::ServerUnaryReactor* AdminService::SetAcceleratorTable(

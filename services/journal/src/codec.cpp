@@ -265,6 +265,7 @@ std::size_t payload_bytes_max(RequestType type, const Payload& p) {
         case RequestType::CreateApiKey:
             return 32;
         case RequestType::CreditDeposit:
+        case RequestType::CreditCollateral:
             return 2 * v + p.deposit_id.size();
         case RequestType::SetAcceleratorTable: {
             std::size_t n = v;
@@ -277,6 +278,14 @@ std::size_t payload_bytes_max(RequestType type, const Payload& p) {
             return 1 + 8 * v + p.capacity.hub.size() + p.capacity.accelerator_model.size();
         case RequestType::Bootstrap:
             return account_spec + 32;
+        case RequestType::ConfirmDelivery:
+            return 2 * v;
+        case RequestType::DisputeDelivery:
+            return 2 * v + p.note.size();
+        case RequestType::ResolveDispute:
+            return 2 * v + 1 + p.note.size();
+        case RequestType::RunSettlement:
+            return v;
         default:
             return 0;
     }
@@ -322,6 +331,7 @@ char* write_payload(RequestType type, const Payload& p, char* at) {
             w.key(p.new_key_hash);
             break;
         case RequestType::CreditDeposit:
+        case RequestType::CreditCollateral:
             w.zigzag(p.amount_fen);
             w.string(p.deposit_id);
             break;
@@ -348,6 +358,22 @@ char* write_payload(RequestType type, const Payload& p, char* at) {
         case RequestType::Bootstrap:
             write_account_spec(w, p.account);
             w.key(p.new_key_hash);
+            break;
+        case RequestType::ConfirmDelivery:
+            w.varint(p.obligation_id);
+            w.zigzag(p.delivered_quantity);
+            break;
+        case RequestType::DisputeDelivery:
+            w.varint(p.obligation_id);
+            w.string(p.note);
+            break;
+        case RequestType::ResolveDispute:
+            w.varint(p.obligation_id);
+            w.u8(p.uphold ? 1 : 0);
+            w.string(p.note);
+            break;
+        case RequestType::RunSettlement:
+            w.varint(p.settlement_limit);
             break;
         default:
             break;
@@ -591,6 +617,7 @@ bool read_payload(Reader& in, RequestType type, Payload& p) {
         case RequestType::CreateApiKey:
             return in.key(p.new_key_hash);
         case RequestType::CreditDeposit:
+        case RequestType::CreditCollateral:
             return in.zigzag(p.amount_fen) && in.string(p.deposit_id);
         case RequestType::SetAcceleratorTable: {
             std::uint64_t count = 0;
@@ -620,6 +647,14 @@ bool read_payload(Reader& in, RequestType type, Payload& p) {
         }
         case RequestType::Bootstrap:
             return read_account_spec(in, p.account) && in.key(p.new_key_hash);
+        case RequestType::ConfirmDelivery:
+            return in.varint(p.obligation_id) && in.zigzag(p.delivered_quantity);
+        case RequestType::DisputeDelivery:
+            return in.varint(p.obligation_id) && in.string(p.note);
+        case RequestType::ResolveDispute:
+            return in.varint(p.obligation_id) && in.boolean(p.uphold) && in.string(p.note);
+        case RequestType::RunSettlement:
+            return in.u32(p.settlement_limit);
         default:
             return true;
     }
@@ -642,13 +677,19 @@ bool is_journalled(RequestType type) {
         case RequestType::CreditDeposit:
         case RequestType::SetAcceleratorTable:
         case RequestType::RegisterCapacity:
+        case RequestType::CreditCollateral:
         case RequestType::Bootstrap:
+        case RequestType::ConfirmDelivery:
+        case RequestType::DisputeDelivery:
+        case RequestType::ResolveDispute:
+        case RequestType::RunSettlement:
         case RequestType::Tick:
             return true;
         case RequestType::ListInstruments:
         case RequestType::OpenOrders:
         case RequestType::Fills:
         case RequestType::Balances:
+        case RequestType::ListObligations:
             return false;
     }
     return false;
@@ -663,7 +704,12 @@ bool has_payload(RequestType type) {
         case RequestType::CreditDeposit:
         case RequestType::SetAcceleratorTable:
         case RequestType::RegisterCapacity:
+        case RequestType::CreditCollateral:
         case RequestType::Bootstrap:
+        case RequestType::ConfirmDelivery:
+        case RequestType::DisputeDelivery:
+        case RequestType::ResolveDispute:
+        case RequestType::RunSettlement:
             return true;
         default:
             return false;

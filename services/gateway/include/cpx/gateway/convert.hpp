@@ -16,6 +16,7 @@
 #include "cpx/v1/common.pb.h"
 #include "cpx/v1/market_data.pb.h"
 #include "cpx/v1/orders.pb.h"
+#include "cpx/v1/settlement.pb.h"
 
 namespace cpx::gateway {
 
@@ -43,6 +44,8 @@ bool from_proto(const cpx::v1::Instrument& in, matching::InstrumentSpec& out, st
 void to_proto(const exchange::AccountSpec& in, cpx::v1::Account& out);
 void from_proto(const cpx::v1::Account& in, exchange::AccountSpec& out);
 void to_proto(const exchange::BalanceView& in, cpx::v1::BalancesResponse& out);
+cpx::v1::ObligationState to_proto(exchange::ObligationState state);
+void to_proto(const exchange::Obligation& in, cpx::v1::Obligation& out);
 
 // The status a refusal travels with: the gRPC code of the reason, a message for people,
 // google.rpc.Status details with a google.rpc.ErrorInfo (domain "cpx.exchange", reason

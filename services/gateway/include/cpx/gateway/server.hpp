@@ -66,6 +66,7 @@ class Server {
     MarketDataService market_data_;
     AccountQueryService account_query_;
     AdminService admin_;
+    SettlementService settlement_;
     std::unique_ptr<grpc::Server> grpc_;
     std::unique_ptr<ops::OpsServer> ops_;
     std::atomic<bool> ready_{false};

@@ -12,6 +12,7 @@
 #include "cpx/v1/admin.grpc.pb.h"
 #include "cpx/v1/market_data.grpc.pb.h"
 #include "cpx/v1/orders.grpc.pb.h"
+#include "cpx/v1/settlement.grpc.pb.h"
 
 namespace cpx::gateway {
 
@@ -115,6 +116,36 @@ class AdminService final : public cpx::v1::Admin::CallbackService {
     grpc::ServerUnaryReactor* RegisterCapacity(
         grpc::CallbackServerContext* context, const cpx::v1::RegisterCapacityRequest* request,
         cpx::v1::RegisterCapacityResponse* response) override;
+    grpc::ServerUnaryReactor* CreditCollateral(grpc::CallbackServerContext* context,
+                                               const cpx::v1::CreditDepositRequest* request,
+                                               cpx::v1::CreditDepositResponse* response) override;
+
+  private:
+    GatewayContext& context_;
+};
+
+// Delivery obligations and their settlement (cpx/exchange/settlement.hpp). Inputs the
+// exchange would refuse whatever its state (an obligation id of 0, a delivered quantity
+// below 1, a note too long or not printable, an unknown decision or state filter) are
+// refused here with INVALID_ARGUMENT, before they reach the sequencer or the journal.
+class SettlementService final : public cpx::v1::Settlement::CallbackService {
+  public:
+    explicit SettlementService(GatewayContext& context) : context_(context) {}
+    grpc::ServerUnaryReactor* ConfirmDelivery(grpc::CallbackServerContext* context,
+                                              const cpx::v1::ConfirmDeliveryRequest* request,
+                                              cpx::v1::Obligation* response) override;
+    grpc::ServerUnaryReactor* DisputeDelivery(grpc::CallbackServerContext* context,
+                                              const cpx::v1::DisputeDeliveryRequest* request,
+                                              cpx::v1::Obligation* response) override;
+    grpc::ServerUnaryReactor* ResolveDispute(grpc::CallbackServerContext* context,
+                                             const cpx::v1::ResolveDisputeRequest* request,
+                                             cpx::v1::ResolveDisputeResponse* response) override;
+    grpc::ServerUnaryReactor* RunSettlement(grpc::CallbackServerContext* context,
+                                            const cpx::v1::RunSettlementRequest* request,
+                                            cpx::v1::SettlementRunResponse* response) override;
+    grpc::ServerUnaryReactor* ListObligations(grpc::CallbackServerContext* context,
+                                              const cpx::v1::ListObligationsRequest* request,
+                                              cpx::v1::ListObligationsResponse* response) override;
 
   private:
     GatewayContext& context_;

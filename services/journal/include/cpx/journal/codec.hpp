@@ -18,7 +18,8 @@
 //     3 price zigzag      8 tif u8                 13 order_id varint        varint
 //     4 quantity zigzag   9 flags u8               14 orig_client_order_id text
 //     18 cancel_on_disconnect and 19 client_order_id_too_long are the bit alone
-//   payload inputs of the request's type (administration and Bootstrap only):
+//   payload inputs of the request's type (administration, settlement and Bootstrap
+//   only):
 //     AddInstrument      InstrumentSpec: id varint, symbol text, kind u8, hub text,
 //                        unit text, window_start_ns, window_end_ns, tick_size, lot_size,
 //                        quantity_min, quantity_max, price_min, price_max (zigzag),
@@ -29,15 +30,25 @@
 //                        orders_per_second_max varint (the id is the exchange's output)
 //     CreateApiKey       new_key_hash 32 bytes
 //     CreditDeposit      amount_fen zigzag, deposit_id string
+//     CreditCollateral   as CreditDeposit
 //     SetAcceleratorTable  count varint, then per model: model string,
 //                        milli_p_per_device zigzag, domestic u8 (0 or 1)
 //     RegisterCapacity   kind u8, hub string, window_start_ns zigzag, window_end_ns
 //                        zigzag, accelerator_model string, device_count varint,
 //                        token_bundles zigzag, green_power_bps varint
 //     Bootstrap          AccountSpec as CreateAccount, then new_key_hash 32 bytes
+//     ConfirmDelivery    obligation_id varint, delivered_quantity zigzag
+//     DisputeDelivery    obligation_id varint, note string
+//     ResolveDispute     obligation_id varint, uphold u8 (0 or 1), note string
+//     RunSettlement      settlement_limit varint
 //     SetTradingState    nothing (its inputs are Request fields), but it gets a Payload
 //   A string is a varint length then its bytes; a text (FixedText) the same, without its
 //   trailing NUL padding (at most the text's size).
+//
+// A new request type with its own payload encoding keeps the format version: rows of
+// the types known before decode as they did, and a row of a type this build does not
+// know is refused by its kind ("unknown kind"), never misread. The version changes only
+// when the encoding of an existing type (or the header) changes.
 //
 // Enums: a value the exchange does not define (for example the 0xFF the gateway passes
 // for an order type it does not know, so that the engine refuses it in sequence) is
@@ -63,10 +74,13 @@ inline constexpr std::uint8_t kFormatVersion = 1;
 inline constexpr std::uint8_t kUndefinedEnum = 0xFF;
 
 // Which requests are journalled: those that change state (order commands, Logon, Logoff,
-// administration including Bootstrap, Tick). Queries are not.
+// administration including Bootstrap and CreditCollateral, the settlement steps
+// ConfirmDelivery, DisputeDelivery, ResolveDispute and RunSettlement, Tick). Queries
+// (ListObligations among them) are not.
 bool is_journalled(exchange::RequestType type);
 
-// Whether a request of this type reads a Payload (administration and Bootstrap).
+// Whether a request of this type reads a Payload (administration, the settlement steps
+// and Bootstrap).
 bool has_payload(exchange::RequestType type);
 
 // The journal row's kind for a request.
