@@ -65,7 +65,9 @@ Transfer make_transfer(std::uint64_t id, std::uint64_t debit, std::uint64_t cred
 class RecordingSink final : public TransferSink {
   public:
     void on_transfer(const Transfer& transfer) override { transfers.push_back(transfer); }
+    void on_account(const Account& account) override { accounts.push_back(account); }
     std::vector<Transfer> transfers;
+    std::vector<Account> accounts;
 };
 
 // The accounts most tests use.
@@ -159,6 +161,23 @@ TEST_F(LedgerTest, OpenAccountRefusesEveryInvalidSpecAndChangesNothing) {
               Result::Ok);
     EXPECT_EQ(ledger_.open_account(valid), Result::Ok);
     EXPECT_EQ(*ledger_.account(valid.id), valid);
+}
+
+TEST_F(LedgerTest, SinkSeesEveryAccountOpenedAndNoRefusedOne) {
+    ASSERT_EQ(sink_.accounts.size(), 7u);
+    EXPECT_EQ(sink_.accounts[2], acct(kAlice));
+    const Account opened = make_account(9, purpose::available, 1);
+    EXPECT_EQ(ledger_.open_account(opened), Result::Ok);
+    EXPECT_EQ(ledger_.open_account(opened), Result::AccountExists);
+    ASSERT_EQ(sink_.accounts.size(), 8u);
+    EXPECT_EQ(sink_.accounts.back(), opened);
+    // A sink that only wants transfers need not override on_account.
+    struct TransfersOnly final : TransferSink {
+        void on_transfer(const Transfer&) override {}
+    } transfers_only;
+    ledger_.set_sink(&transfers_only);
+    EXPECT_EQ(ledger_.open_account(make_account(10, purpose::available, 1)), Result::Ok);
+    EXPECT_EQ(sink_.accounts.size(), 8u);
 }
 
 TEST(LedgerAccounts, AccountsFullIsRefused) {

@@ -6,7 +6,9 @@
 // order is still known by its client order id with the same order id, each
 // acknowledged trade is still there with its price and quantity, no trade id appears
 // twice, and the buyer's money adds up. The restart itself checks the rebuilt state
-// against the state hashes the journal recorded.
+// against the state hashes the journal recorded. In the end, the ledger projector
+// (killed with cpxd every round) has written a ledger that balances and an obligation
+// for every acknowledged trade.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -25,8 +27,10 @@
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
+#include <pqxx/pqxx>
 
 #include "child_process.hpp"
+#include "cpx/store/database.hpp"
 #include "cpx/v1/account.grpc.pb.h"
 #include "cpx/v1/admin.grpc.pb.h"
 #include "cpx/v1/orders.grpc.pb.h"
@@ -275,6 +279,39 @@ class KillRecovery : public ::testing::Test {
         verified_trades_ = acked_.trades.size();
     }
 
+    // The ledger projector, killed with cpxd each round, caught up with the journal in
+    // the end: PostgreSQL's ledger balances and holds every acknowledged trade once.
+    void verify_projection() {
+        const auto connection = cpx::store::connect(database_.url());
+        const auto deadline = std::chrono::steady_clock::now() + 60s;
+        while (true) {
+            pqxx::read_transaction tx(*connection);
+            const pqxx::row row = tx.exec1(
+                "SELECT (SELECT seq FROM projector_progress), (SELECT max(seq) FROM journal)");
+            if (row[0].as<std::int64_t>() == row[1].as<std::int64_t>()) {
+                break;
+            }
+            ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+                << "the projector is at seq " << row[0].c_str() << " of " << row[1].c_str();
+            std::this_thread::sleep_for(20ms);
+        }
+        pqxx::read_transaction tx(*connection);
+        EXPECT_TRUE(tx.exec1("SELECT debits_posted = credits_posted AND debits_pending = "
+                             "credits_pending FROM ledger_totals")[0]
+                        .as<bool>());
+        EXPECT_EQ(tx.exec("SELECT 1 FROM ledger_balance_check").size(), 0u);
+        std::map<std::uint64_t, std::pair<std::int64_t, std::int64_t>> stored;
+        for (const pqxx::row& r : tx.exec("SELECT id, price, quantity FROM obligations")) {
+            stored[r[0].as<std::uint64_t>()] = {r[1].as<std::int64_t>(), r[2].as<std::int64_t>()};
+        }
+        for (const auto& [id, fill] : acked_.trades) {
+            const auto it = stored.find(id);
+            ASSERT_NE(it, stored.end()) << "trade " << id << " has no obligation in PostgreSQL";
+            EXPECT_EQ(it->second.first, fill.price_fen()) << id;
+            EXPECT_EQ(it->second.second, fill.quantity()) << id;
+        }
+    }
+
     cpx::test::TestDatabase database_;
     Party buyer_;
     Party provider_;
@@ -325,6 +362,7 @@ TEST_F(KillRecovery, AcknowledgedOrdersAndTradesSurviveSigkillAndNothingTradesTw
                 again.log().substr(again.log().find("\"event\":\"journal_recovered\""));
             EXPECT_GT(json_number(recovered, "snapshot_seq"), 0) << recovered;
             EXPECT_EQ(json_number(recovered, "replayed"), 0) << recovered;
+            verify_projection();
             ASSERT_TRUE(again.stop()) << again.log();
             break;
         }

@@ -159,6 +159,12 @@ const std::vector<Key>& keys() {
          [](ServerConfig& c, const std::string& v) {
              c.snapshot_after_replay = parse_number<std::uint64_t>("snapshot_after_replay", v);
          }},
+        {"project_ledger",
+         "write the ledger and obligations to PostgreSQL from the journal, in the background "
+         "(true)",
+         [](ServerConfig& c, const std::string& v) {
+             c.project_ledger = parse_bool("project_ledger", v);
+         }},
         {"held_capacity", "answers that may wait for the journal at once, power of two (262144)",
          [](ServerConfig& c, const std::string& v) {
              c.pipeline.held_capacity = parse_power_of_two("held_capacity", v);

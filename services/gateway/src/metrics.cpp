@@ -4,6 +4,7 @@
 
 #include "cpx/gateway/pipeline.hpp"
 #include "cpx/journal/pg_journal.hpp"
+#include "cpx/projector/ledger_projector.hpp"
 
 namespace cpx::gateway {
 
@@ -90,6 +91,28 @@ void GatewayMetrics::watch(ops::Registry& registry, const journal::PgJournal& jo
           [&journal] { return journal.stats().batch_records_max.load(std::memory_order_relaxed); });
     gauge("cpx_journal_connected", "1 while the journal's last write succeeded.",
           [&journal] { return journal.connected() ? 1 : 0; });
+}
+
+void GatewayMetrics::watch(ops::Registry& registry, const projector::LedgerProjector& projector,
+                           const journal::PgJournal& journal) {
+    const auto gauge = [&](const char* name, const char* help, auto read) {
+        registry.register_callback_gauge(name, help, {},
+                                         [read] { return static_cast<std::int64_t>(read()); });
+    };
+    gauge("cpx_projector_seq",
+          "The last journal sequence number whose ledger and obligations are in PostgreSQL.",
+          [&projector] { return projector.projected_seq(); });
+    gauge("cpx_projector_lag_requests",
+          "Durable journalled requests the ledger projector has not written yet.",
+          [&projector, &journal] {
+              const std::uint64_t durable = journal.durable_seq();
+              const std::uint64_t projected = projector.projected_seq();
+              return durable > projected ? durable - projected : 0;
+          });
+    gauge("cpx_projector_failures",
+          "Projector batches, reads or snapshots that failed and were "
+          "retried.",
+          [&projector] { return projector.stats().failures.load(std::memory_order_relaxed); });
 }
 
 }  // namespace cpx::gateway

@@ -14,6 +14,7 @@
 #include "cpx/gateway/auth.hpp"
 #include "cpx/gateway/log.hpp"
 #include "cpx/journal/pg_snapshots.hpp"
+#include "cpx/projector/ledger_projector.hpp"
 
 namespace cpx::gateway {
 
@@ -79,6 +80,16 @@ Server::Server(ServerConfig config)
         journal_->set_on_error([](const std::string& error) {
             log_event("error", "journal_write_failed", {field("error", error)});
         });
+        if (config_.project_ledger) {
+            projector::ProjectorConfig projector_config;
+            projector_config.database_url = config_.database_url;
+            projector_config.exchange = config_.pipeline.exchange;
+            projector_ = std::make_unique<projector::LedgerProjector>(projector_config);
+            projector_->set_on_error([](const std::string& error) {
+                log_event("error", "projector_failed", {field("error", error)});
+            });
+            metrics_.watch(registry_, *projector_, *journal_);
+        }
     }
     pipeline_.dispatcher().count_trades(&metrics_.trades);
 }
@@ -192,6 +203,10 @@ void Server::start() {
     if (journal_) {
         journal_->start();
     }
+    if (projector_) {
+        // Recovers on its own thread: a long journal does not delay serving.
+        projector_->start();
+    }
     pipeline_.start();
 
     grpc::EnableDefaultHealthCheckService(true);
@@ -208,6 +223,9 @@ void Server::start() {
     grpc_ = builder.BuildAndStart();
     if (!grpc_ || port_ == 0) {
         pipeline_.stop();
+        if (projector_) {
+            projector_->stop();
+        }
         if (journal_) {
             journal_->stop();
         }
@@ -256,6 +274,10 @@ void Server::shutdown() {
                 log_event("error", "snapshot_failed", {field("error", std::string_view(e.what()))});
             }
         }
+    }
+    if (projector_) {
+        // Finishes the batch in hand; the next start continues from its progress.
+        projector_->stop();
     }
     ops_->stop();
     log_event("info", "cpxd_stopped",

@@ -78,9 +78,15 @@ void PgSnapshotStore::write(std::uint64_t seq, std::uint64_t state_hash, const s
     {
         const std::string keep_text = std::to_string(keep_);
         const char* values[1] = {keep_text.c_str()};
+        // The newest snapshot at or before the ledger projector's progress stays too:
+        // the projector restarts from it, and cpxd's own snapshots (at its stops and
+        // starts) can be ahead of a projector that is behind.
         PgResult r(PQexecParams(conn.get(),
                                 "DELETE FROM snapshots WHERE seq NOT IN "
-                                "(SELECT seq FROM snapshots ORDER BY seq DESC LIMIT $1)",
+                                "(SELECT seq FROM snapshots ORDER BY seq DESC LIMIT $1) "
+                                "AND seq IS DISTINCT FROM (SELECT max(s.seq) FROM snapshots s "
+                                "WHERE s.seq <= (SELECT coalesce(max(p.seq), 0) "
+                                "FROM projector_progress p))",
                                 1, nullptr, values, nullptr, nullptr, 0));
         if (r.status() != PGRES_COMMAND_OK) {
             fail("cannot prune snapshots", PQresultErrorMessage(r.result));

@@ -43,6 +43,10 @@ struct ServerConfig {
     // before serving, so that the next start does not replay them again. Every clean
     // stop writes one too.
     std::uint64_t snapshot_after_replay = 1'000'000;
+    // With a database: runs the ledger projector (services/projector), a background
+    // thread that writes the ledger and the settlement's obligations to PostgreSQL from
+    // the committed journal, off the order path.
+    bool project_ledger = true;
     PipelineConfig pipeline;
     GatewayOptions gateway;
 };

@@ -12,6 +12,9 @@
 namespace cpx::journal {
 class PgJournal;
 }
+namespace cpx::projector {
+class LedgerProjector;
+}
 
 namespace cpx::gateway {
 
@@ -23,6 +26,9 @@ struct GatewayMetrics {
     void watch(ops::Registry& registry, const Pipeline& pipeline);
     // The journal's progress: its durable sequence number, commits, failures.
     void watch(ops::Registry& registry, const journal::PgJournal& journal);
+    // The ledger projector's progress, and how far it is behind the journal.
+    void watch(ops::Registry& registry, const projector::LedgerProjector& projector,
+               const journal::PgJournal& journal);
 
     void reject(exchange::Code code) {
         const auto index = static_cast<std::size_t>(code);

@@ -19,6 +19,10 @@ namespace grpc {
 class Server;
 }
 
+namespace cpx::projector {
+class LedgerProjector;
+}
+
 namespace cpx::gateway {
 
 class Server {
@@ -58,6 +62,9 @@ class Server {
     GatewayMetrics metrics_;
     // Declared before the pipeline, which holds a pointer to it.
     std::unique_ptr<journal::PgJournal> journal_;
+    // The ledger projector (with a database and project_ledger): writes the ledger and
+    // obligations to PostgreSQL from the committed journal, on a thread of its own.
+    std::unique_ptr<projector::LedgerProjector> projector_;
     journal::RecoveryReport recovery_;
     std::uint64_t last_snapshot_seq_ = 0;
     Pipeline pipeline_;

@@ -3,7 +3,9 @@
 // state after a journalled sequence number, in parts of at most 16 MB, with its state
 // hash. Recovery loads the newest one and replays only the journal after it. A snapshot
 // is derived data (the journal rebuilds everything), so the store keeps only the newest
-// few.
+// few, and the newest one at or before the ledger projector's progress
+// (projector_progress, db/migrations/0004_settlement.sql), which the projector restarts
+// from.
 
 #include <cstdint>
 #include <optional>
@@ -22,7 +24,8 @@ class PgSnapshotStore {
     explicit PgSnapshotStore(std::string database_url, std::uint32_t keep = 2);
 
     // Writes a snapshot of the state after `seq` (which must be in the journal) in one
-    // transaction, then deletes all but the newest `keep`. Throws std::runtime_error.
+    // transaction, then deletes all but the newest `keep` and the newest at or before the
+    // projector's progress. Throws std::runtime_error.
     void write(std::uint64_t seq, std::uint64_t state_hash, const std::string& bytes);
 
     // The newest complete snapshot at or before `seq_max`, or none. Throws
