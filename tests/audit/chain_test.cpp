@@ -94,7 +94,7 @@ TEST(CanonicalWriter, DigestIsItsBytes) {
 }
 
 // The known answers below were computed with Python's hashlib and struct modules from the
-// definition in docs/AUDIT_FORMAT_DRAFT.md, not with this code; the same vectors are
+// definition in docs/AUDIT_FORMATS.md, not with this code; the same vectors are
 // printed there for other implementers.
 TEST(HashChain, KnownAnswer) {
     CanonicalWriter first;

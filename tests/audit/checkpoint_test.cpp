@@ -24,7 +24,7 @@ constexpr const char* kRoot8Hex =
 constexpr std::int64_t kTsNs = 1700000000123456789;
 
 // Computed with Python (struct, and the `cryptography` package's Ed25519) from the format
-// in docs/AUDIT_FORMAT_DRAFT.md, not with this code; printed there for other implementers.
+// in docs/AUDIT_FORMATS.md, not with this code; printed there for other implementers.
 constexpr const char* kMessageHex =
     "6370782d636865636b706f696e742d76310a"                              // "cpx-checkpoint-v1\n"
     "0000000000000008"                                                  // tree_size 8
