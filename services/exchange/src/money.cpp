@@ -17,26 +17,17 @@
 #include <cassert>
 
 #include "cpx/exchange/exchange.hpp"
+#include "ledger_accounts.hpp"
 
 namespace cpx::exchange {
 
 namespace {
 
-std::uint64_t available_of(AccountId id) {
-    return ledger::account_id(id, ledger::purpose::available);
-}
-
-std::uint64_t escrow_of(AccountId id) {
-    return ledger::account_id(id, ledger::purpose::escrow);
-}
-
-std::uint64_t collateral_of(AccountId id) {
-    return ledger::account_id(id, ledger::purpose::provider_collateral);
-}
-
-constexpr std::uint64_t kExternalDeposits =
-    ledger::account_id(0, ledger::purpose::external_deposits);
-constexpr std::uint64_t kFees = ledger::account_id(0, ledger::purpose::fees);
+using detail::available_of;
+using detail::collateral_of;
+using detail::escrow_of;
+using detail::kExternalDeposits;
+using detail::kFees;
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <cassert>
 
 #include "cpx/exchange/exchange.hpp"
+#include "ledger_accounts.hpp"
 
 namespace cpx::exchange {
 
@@ -14,19 +15,10 @@ namespace {
 constexpr std::size_t kNoteBytesMax = 256;
 __extension__ using Int128 = __int128;
 
-std::uint64_t available_of(AccountId id) {
-    return ledger::account_id(id, ledger::purpose::available);
-}
-
-std::uint64_t escrow_of(AccountId id) {
-    return ledger::account_id(id, ledger::purpose::escrow);
-}
-
-std::uint64_t collateral_of(AccountId id) {
-    return ledger::account_id(id, ledger::purpose::provider_collateral);
-}
-
-constexpr std::uint64_t kFees = ledger::account_id(0, ledger::purpose::fees);
+using detail::available_of;
+using detail::collateral_of;
+using detail::escrow_of;
+using detail::kFees;
 
 // amount x bps / 10000, rounded down; amount >= 0 and bps <= 10000 keep it in range.
 Price share_of(Price amount_fen, std::uint32_t bps) {
