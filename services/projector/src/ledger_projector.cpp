@@ -152,26 +152,34 @@ std::uint64_t read_journal(Pg& pg, std::uint64_t first_seq, std::uint64_t last_s
     return next - first_seq;
 }
 
+// Every ledger account PostgreSQL holds, in id order, as account_of_row reads them.
+constexpr const char* kSelectAccounts =
+    "SELECT id, owner, purpose, currency, flags, coalesce(created_seq, 0), debits_pending, "
+    "debits_posted, credits_pending, credits_posted FROM ledger_accounts ORDER BY id";
+
+ledger::Account account_of_row(const PgResult& r, int row) {
+    ledger::Account a;
+    a.id = static_cast<std::uint64_t>(r.i64(row, 0));
+    a.owner = static_cast<std::uint64_t>(r.i64(row, 1));
+    a.purpose = static_cast<std::uint16_t>(r.i64(row, 2));
+    a.currency = static_cast<std::uint16_t>(r.i64(row, 3));
+    a.flags = static_cast<std::uint32_t>(r.i64(row, 4));
+    a.created_seq = static_cast<std::uint64_t>(r.i64(row, 5));
+    a.debits_pending = r.i64(row, 6);
+    a.debits_posted = r.i64(row, 7);
+    a.credits_pending = r.i64(row, 8);
+    a.credits_posted = r.i64(row, 9);
+    return a;
+}
+
 // The replica's ledger accounts that PostgreSQL lacks, after checking that every account
 // both have agrees in every field; throws on a difference.
 std::vector<ledger::Account> accounts_missing(Pg& pg, const ledger::Ledger& ledger,
                                               std::uint64_t seq) {
-    PgResult r = pg.query(
-        "SELECT id, owner, purpose, currency, flags, coalesce(created_seq, 0), debits_pending, "
-        "debits_posted, credits_pending, credits_posted FROM ledger_accounts ORDER BY id");
+    PgResult r = pg.query(kSelectAccounts);
     std::map<std::uint64_t, ledger::Account> stored;
     for (int i = 0; i < r.rows(); ++i) {
-        ledger::Account a;
-        a.id = static_cast<std::uint64_t>(r.i64(i, 0));
-        a.owner = static_cast<std::uint64_t>(r.i64(i, 1));
-        a.purpose = static_cast<std::uint16_t>(r.i64(i, 2));
-        a.currency = static_cast<std::uint16_t>(r.i64(i, 3));
-        a.flags = static_cast<std::uint32_t>(r.i64(i, 4));
-        a.created_seq = static_cast<std::uint64_t>(r.i64(i, 5));
-        a.debits_pending = r.i64(i, 6);
-        a.debits_posted = r.i64(i, 7);
-        a.credits_pending = r.i64(i, 8);
-        a.credits_posted = r.i64(i, 9);
+        const ledger::Account a = account_of_row(r, i);
         stored.emplace(a.id, a);
     }
     std::vector<ledger::Account> missing;
@@ -875,10 +883,7 @@ DatabaseCheck LedgerProjector::check_against_database(bool recompute) const {
     }
     const ledger::Ledger& ledger = replica_->ledger();
     {
-        PgResult r = pg.query(
-            "SELECT id, owner, purpose, currency, flags, coalesce(created_seq, 0), "
-            "debits_pending, debits_posted, credits_pending, credits_posted FROM ledger_accounts "
-            "ORDER BY id");
+        PgResult r = pg.query(kSelectAccounts);
         const std::vector<ledger::Account> accounts = ledger.accounts();
         check.accounts = accounts.size();
         if (static_cast<std::size_t>(r.rows()) != accounts.size()) {
@@ -889,17 +894,7 @@ DatabaseCheck LedgerProjector::check_against_database(bool recompute) const {
         for (std::size_t i = 0; i < n; ++i) {
             const int row = static_cast<int>(i);
             const ledger::Account& a = accounts[i];
-            ledger::Account stored;
-            stored.id = static_cast<std::uint64_t>(r.i64(row, 0));
-            stored.owner = static_cast<std::uint64_t>(r.i64(row, 1));
-            stored.purpose = static_cast<std::uint16_t>(r.i64(row, 2));
-            stored.currency = static_cast<std::uint16_t>(r.i64(row, 3));
-            stored.flags = static_cast<std::uint32_t>(r.i64(row, 4));
-            stored.created_seq = static_cast<std::uint64_t>(r.i64(row, 5));
-            stored.debits_pending = r.i64(row, 6);
-            stored.debits_posted = r.i64(row, 7);
-            stored.credits_pending = r.i64(row, 8);
-            stored.credits_posted = r.i64(row, 9);
+            const ledger::Account stored = account_of_row(r, row);
             if (!(stored == a)) {
                 check.problems.push_back(
                     "account " + std::to_string(a.id) + ": PostgreSQL " +
