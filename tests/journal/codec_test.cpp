@@ -99,10 +99,15 @@ constexpr RequestType kJournalled[] = {
     RequestType::DisputeDelivery,
     RequestType::ResolveDispute,
     RequestType::RunSettlement,
+    RequestType::CreateVoucherProgram,
+    RequestType::FundVoucherProgram,
+    RequestType::GrantVoucher,
+    RequestType::RevokeVoucher,
 };
 constexpr RequestType kQueries[] = {RequestType::ListInstruments, RequestType::OpenOrders,
-                                    RequestType::Fills, RequestType::Balances,
-                                    RequestType::ListObligations};
+                                    RequestType::Fills,           RequestType::Balances,
+                                    RequestType::ListObligations, RequestType::ListVoucherPrograms,
+                                    RequestType::ListVouchers,    RequestType::VoucherReport};
 // The settlement steps, each with a payload of its own.
 constexpr RequestType kSettlementSteps[] = {
     RequestType::CreditCollateral, RequestType::ConfirmDelivery, RequestType::DisputeDelivery,
@@ -152,13 +157,14 @@ Payload expected_inputs(RequestType type, const Payload& p) {
     auto account_spec = [&] {
         e.account = p.account;
         e.account.id = 0;
-        e.account.role = canon(p.account.role, 0, 4);
+        e.account.role = canon(p.account.role, 0, 5);
     };
     switch (type) {
         case RequestType::AddInstrument:
             e.instrument = p.instrument;
             e.instrument.kind = canon(p.instrument.kind, 1, 2);
             e.instrument.initial_state = canon(p.instrument.initial_state, 0, 4);
+            e.accelerator_model = p.accelerator_model;
             break;
         case RequestType::CreateAccount:
             account_spec();
@@ -189,6 +195,25 @@ Payload expected_inputs(RequestType type, const Payload& p) {
             break;
         case RequestType::RunSettlement:
             e.settlement_limit = p.settlement_limit;
+            break;
+        case RequestType::CreateVoucherProgram:
+            e.program = p.program;
+            e.program.id = 0;
+            e.program.mode = canon(p.program.mode, 1, 2);
+            e.program.side = canon(p.program.side, 1, 2);
+            break;
+        case RequestType::FundVoucherProgram:
+            e.program_id = p.program_id;
+            e.amount_fen = p.amount_fen;
+            break;
+        case RequestType::GrantVoucher:
+            e.program_id = p.program_id;
+            e.voucher_face_fen = p.voucher_face_fen;
+            e.voucher_expiry_ns = p.voucher_expiry_ns;
+            e.voucher_ref = p.voucher_ref;
+            break;
+        case RequestType::RevokeVoucher:
+            e.voucher_id = p.voucher_id;
             break;
         case RequestType::RegisterCapacity:
             e.capacity = p.capacity;
@@ -287,6 +312,34 @@ void expect_same_inputs(const Payload& want, const Payload& got) {
     EXPECT_EQ(want.note, got.note);
     EXPECT_EQ(want.settlement_limit, got.settlement_limit);
     EXPECT_EQ(want.state_filter, got.state_filter);  // a query's input: never journalled
+
+    EXPECT_EQ(want.accelerator_model, got.accelerator_model);
+    const exchange::VoucherProgramSpec& v = want.program;
+    const exchange::VoucherProgramSpec& w = got.program;
+    EXPECT_EQ(v.id, w.id);
+    EXPECT_EQ(v.issuer, w.issuer);
+    EXPECT_EQ(v.name, w.name);
+    EXPECT_EQ(v.budget_fen, w.budget_fen);
+    EXPECT_EQ(v.share_bps, w.share_bps);
+    EXPECT_EQ(raw(v.mode), raw(w.mode));
+    EXPECT_EQ(raw(v.side), raw(w.side));
+    EXPECT_EQ(v.cap_per_beneficiary_fen, w.cap_per_beneficiary_fen);
+    EXPECT_EQ(v.cap_period_ns, w.cap_period_ns);
+    EXPECT_EQ(v.pool_cap_fen, w.pool_cap_fen);
+    EXPECT_EQ(v.kinds, w.kinds);
+    EXPECT_EQ(v.hubs, w.hubs);
+    EXPECT_EQ(v.accelerator_models, w.accelerator_models);
+    EXPECT_EQ(v.domestic_only, w.domestic_only);
+    EXPECT_EQ(v.approved_providers, w.approved_providers);
+    EXPECT_EQ(v.allow_affiliated, w.allow_affiliated);
+    EXPECT_EQ(v.allow_both_sides, w.allow_both_sides);
+    EXPECT_EQ(v.valid_from_ns, w.valid_from_ns);
+    EXPECT_EQ(v.valid_until_ns, w.valid_until_ns);
+    EXPECT_EQ(want.program_id, got.program_id);
+    EXPECT_EQ(want.voucher_face_fen, got.voucher_face_fen);
+    EXPECT_EQ(want.voucher_expiry_ns, got.voucher_expiry_ns);
+    EXPECT_EQ(want.voucher_ref, got.voucher_ref);
+    EXPECT_EQ(want.voucher_id, got.voucher_id);
 }
 
 // Encodes, decodes, and checks that the request (and its payload inputs) came back.
@@ -487,7 +540,7 @@ Payload random_payload(SplitMix64& rng) {
     s.initial_state = any_enum<TradingState>(rng, 0, 4);
     p.account.id = any_u32(rng);
     p.account.name = any_string(rng);
-    p.account.role = any_enum<Role>(rng, 0, 4);
+    p.account.role = any_enum<Role>(rng, 0, 5);
     p.account.owner_group = any_string(rng);
     p.account.order_quantity_max = any_i64(rng);
     p.account.order_notional_max_fen = any_i64(rng);
@@ -514,6 +567,33 @@ Payload random_payload(SplitMix64& rng) {
     p.settlement_limit = any_u32(rng);
     p.table_version = any_u32(rng);
     p.duplicate = rng.chance(50);
+    p.accelerator_model = rng.chance(50) ? any_string(rng) : std::string();
+    exchange::VoucherProgramSpec& v = p.program;
+    v.issuer = any_u32(rng);
+    v.name = any_string(rng);
+    v.budget_fen = any_i64(rng);
+    v.share_bps = any_u32(rng);
+    v.mode = any_enum<exchange::VoucherMode>(rng, 1, 2);
+    v.side = any_enum<exchange::VoucherSide>(rng, 1, 2);
+    v.cap_per_beneficiary_fen = any_i64(rng);
+    v.cap_period_ns = any_i64(rng);
+    v.pool_cap_fen = any_i64(rng);
+    v.kinds = static_cast<std::uint8_t>(rng.below(256));
+    for (std::uint64_t i = rng.below(4); i > 0; --i) {
+        v.hubs.push_back(any_string(rng));
+        v.accelerator_models.push_back(any_string(rng));
+        v.approved_providers.push_back(any_u32(rng));
+    }
+    v.domestic_only = rng.chance(50);
+    v.allow_affiliated = rng.chance(50);
+    v.allow_both_sides = rng.chance(50);
+    v.valid_from_ns = any_i64(rng);
+    v.valid_until_ns = any_i64(rng);
+    p.program_id = any_u32(rng);
+    p.voucher_face_fen = any_i64(rng);
+    p.voucher_expiry_ns = any_i64(rng);
+    p.voucher_ref = any_string(rng);
+    p.voucher_id = any_u64(rng);
     return p;
 }
 
@@ -829,7 +909,12 @@ TEST(JournalCodec, TrailingBytesAreRefused) {
 TEST(JournalCodec, UnknownVersionIsRefused) {
     Decoded d;
     for (const Sample& s : samples(20)) {
-        for (const int version : {0, 2, 0x81, 0xFF}) {
+        // Version 2 is AddInstrument's alone (kAddInstrumentVersion).
+        const bool add_instrument =
+            s.kind == static_cast<std::uint16_t>(RequestType::AddInstrument);
+        // (A version 1 AddInstrument body is read without the model, so this one's
+        // model is then refused as trailing bytes.)
+        for (const int version : {0, add_instrument ? 3 : 2, 3, 0x81, 0xFF}) {
             std::string body = s.body;
             body[0] = static_cast<char>(version);
             std::string error;
@@ -840,6 +925,32 @@ TEST(JournalCodec, UnknownVersionIsRefused) {
     std::string error;
     EXPECT_FALSE(decode(kind_of(Request{}), 0, "", d, error));
     EXPECT_FALSE(error.empty());
+}
+
+TEST(JournalCodec, AnInstrumentJournalledBeforeAcceleratorModelsStillDecodes) {
+    // A version 1 AddInstrument row is today's without the model string at its end.
+    Request r;
+    r.type = RequestType::AddInstrument;
+    Payload p;
+    p.instrument.id = 5;
+    p.instrument.symbol = matching::FixedText<32>::from("S");
+    r.payload = &p;
+    std::string body;
+    encode(r, body);
+    ASSERT_EQ(body[0], static_cast<char>(kAddInstrumentVersion));
+    ASSERT_EQ(body.back(), '\0');  // the empty model
+    std::string old = body.substr(0, body.size() - 1);
+    old[0] = static_cast<char>(kFormatVersion);
+    Decoded d;
+    std::string error;
+    ASSERT_TRUE(decode(kind_of(r), 0, old, d, error)) << error;
+    EXPECT_EQ(d.payload->instrument.id, 5u);
+    EXPECT_TRUE(d.payload->accelerator_model.empty());
+    // A model journalled today comes back.
+    p.accelerator_model = "ASCEND-910B";
+    encode(r, body = {});
+    ASSERT_TRUE(decode(kind_of(r), 0, body, d, error)) << error;
+    EXPECT_EQ(d.payload->accelerator_model, "ASCEND-910B");
 }
 
 // Sets the byte at `at` (from the end when negative) of the body of r to each value and
@@ -893,10 +1004,11 @@ TEST(JournalCodec, OutOfRangeEnumsAreRefused) {
     p.account.name = "a";
     p.account.role = Role::Buyer;
     r.payload = &p;
-    expect_enum_refused(r, 4, {5, 0x10, 0xFE});
+    expect_enum_refused(r, 4, {6, 0x10, 0xFE});
     r.type = RequestType::Bootstrap;
-    expect_enum_refused(r, 4, {5, 0xFE});
-    // AddInstrument: 01 00 | id 05 | symbol (01 'S') | kind ... | initial_state (last).
+    expect_enum_refused(r, 4, {6, 0xFE});
+    // AddInstrument: 02 00 | id 05 | symbol (01 'S') | kind ... | initial_state | the
+    // empty accelerator model (00, last).
     r = Request{};
     r.type = RequestType::AddInstrument;
     p = Payload{};
@@ -904,7 +1016,18 @@ TEST(JournalCodec, OutOfRangeEnumsAreRefused) {
     p.instrument.symbol = matching::FixedText<32>::from("S");
     r.payload = &p;
     expect_enum_refused(r, 5, {0, 3, 0xFE});
-    expect_enum_refused(r, -1, {5, 6, 0xFE});
+    expect_enum_refused(r, -2, {5, 6, 0xFE});
+    // CreateVoucherProgram: 01 00 | issuer 01 | name (01 'n') | budget 00 | share 01 |
+    // mode | side ...
+    r = Request{};
+    r.type = RequestType::CreateVoucherProgram;
+    p = Payload{};
+    p.program.issuer = 1;
+    p.program.name = "n";
+    p.program.share_bps = 1;
+    r.payload = &p;
+    expect_enum_refused(r, 7, {0, 3, 0xFE});
+    expect_enum_refused(r, 8, {0, 3, 0xFE});
     // RegisterCapacity: 01 00 | kind ...
     r.type = RequestType::RegisterCapacity;
     expect_enum_refused(r, 2, {0, 3, 0xFE});

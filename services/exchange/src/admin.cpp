@@ -6,6 +6,7 @@
 #include <set>
 
 #include "cpx/exchange/exchange.hpp"
+#include "shares.hpp"
 
 namespace cpx::exchange {
 
@@ -16,10 +17,7 @@ constexpr std::int64_t kNsPerHour = 3'600'000'000'000;
 // Wide enough for P per device x devices x nanoseconds of a window.
 __extension__ using Int128 = __int128;
 
-bool printable(std::string_view text, std::size_t bytes_max) {
-    return !text.empty() && text.size() <= bytes_max &&
-           std::all_of(text.begin(), text.end(), [](char c) { return c >= ' ' && c <= '~'; });
-}
+using detail::printable;
 
 }  // namespace
 
@@ -97,14 +95,26 @@ Code Exchange::add_instrument(const Request& r) {
     if (matching::validate_spec(spec) != matching::Reason::None) {
         return Code::InvalidInstrument;
     }
+    // The model a compute instrument is listed for is one of the accelerator table's at
+    // listing time; voucher programs decide eligibility by it.
+    const std::string& model = r.payload->accelerator_model;
+    if (!model.empty()) {
+        const bool known = std::any_of(accelerator_table_.begin(), accelerator_table_.end(),
+                                       [&](const AcceleratorModel& m) { return m.model == model; });
+        if (spec.kind != matching::InstrumentKind::ComputeCapacity || !known) {
+            return Code::UnknownAcceleratorModel;
+        }
+    }
     const matching::Reason added = engine_.add_instrument(spec);
     if (added != matching::Reason::None) {
         return from_engine(added);
     }
     instrument_capacity_key_[spec.id] = capacity_key(
         spec.kind, std::string(spec.hub.view()), spec.window_start_ns, spec.window_end_ns, true);
-    r.payload->instruments.push_back(
-        InstrumentView{spec, *engine_.state(spec.id), *engine_.reference_price(spec.id)});
+    if (!model.empty()) {
+        instrument_models_[spec.id] = model;
+    }
+    r.payload->instruments.push_back(instrument_view(spec.id));
     // Market data learns of the instrument from its first state.
     Outbound listed;
     listed.kind = OutKind::Market;
@@ -158,9 +168,7 @@ Code Exchange::set_trading_state(const Request& r) {
     if (current_.code != Code::None) {
         return current_.code;
     }
-    r.payload->instruments.push_back(InstrumentView{*engine_.spec(r.instrument),
-                                                    *engine_.state(r.instrument),
-                                                    *engine_.reference_price(r.instrument)});
+    r.payload->instruments.push_back(instrument_view(r.instrument));
     return Code::None;
 }
 
@@ -169,7 +177,7 @@ Code Exchange::create_account(const Request& r) {
     if (!printable(spec.name, kNameBytesMax) ||
         (!spec.owner_group.empty() && !printable(spec.owner_group, kNameBytesMax)) ||
         (spec.role != Role::Provider && spec.role != Role::Buyer && spec.role != Role::Operator &&
-         spec.role != Role::Regulator) ||
+         spec.role != Role::Regulator && spec.role != Role::Issuer) ||
         spec.order_quantity_max < 0 || spec.order_notional_max_fen < 0) {
         return Code::InvalidAccount;
     }

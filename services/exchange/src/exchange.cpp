@@ -156,6 +156,9 @@ void Exchange::apply(const Request& r) {
         case RequestType::OpenOrders:
         case RequestType::Fills:
         case RequestType::Balances:
+        case RequestType::ListVoucherPrograms:
+        case RequestType::ListVouchers:
+        case RequestType::VoucherReport:
             on_query(r);
             return;
         case RequestType::AddInstrument:
@@ -177,6 +180,12 @@ void Exchange::apply(const Request& r) {
         case RequestType::ResolveDispute:
         case RequestType::RunSettlement:
             on_settlement(r);
+            return;
+        case RequestType::CreateVoucherProgram:
+        case RequestType::FundVoucherProgram:
+        case RequestType::GrantVoucher:
+        case RequestType::RevokeVoucher:
+            on_voucher_admin(r);
             return;
         case RequestType::Tick: {
             current_ = Current{};
@@ -341,6 +350,25 @@ std::uint64_t Exchange::state_hash() const {
         h.add_signed(o.delivered_quantity);
         h.add_signed(o.delivered_ns);
         h.add_signed(o.due_ns);
+    }
+    for (const ProgramState& p : programs_) {
+        h.add(p.spec.id);
+        h.add_signed(p.funded_fen);
+        h.add_signed(p.granted_fen);
+        h.add_signed(p.revoked_fen);
+        h.add_signed(p.redeemed_fen);
+        h.add(p.redemptions);
+    }
+    for (const Voucher& v : vouchers_) {
+        h.add(v.id);
+        h.add_signed(v.redeemed_fen);
+        h.add_signed(v.revoked_fen);
+    }
+    for (const auto& [key, used] : voucher_cap_used_) {
+        h.add(std::get<0>(key));
+        h.add(std::get<1>(key));
+        h.add_signed(std::get<2>(key));
+        h.add_signed(used);
     }
     h.add(ledger_.state_hash());
     return h.value();

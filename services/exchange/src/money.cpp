@@ -33,9 +33,9 @@ using detail::kFees;
 
 ledger::LedgerConfig Exchange::ledger_config(const ExchangeConfig& config) {
     ledger::LedgerConfig c;
-    // Two ledger accounts per exchange account (the operator's included), and the
-    // exchange's own.
-    c.accounts_max = 2 * (config.accounts_max + 2) + 8;
+    // Two ledger accounts per exchange account (the operator's included), the
+    // exchange's own, and a budget account per voucher program.
+    c.accounts_max = 2 * (config.accounts_max + 2) + 8 + config.voucher_programs_max;
     // One hold per order that can rest, and one for the incoming order of a command.
     c.pending_max = config.order_capacity + 1;
     return c;
@@ -94,6 +94,7 @@ void Exchange::fill_balance(const AccountState& account, BalanceView& view) cons
     view.unsettled_fen = escrow != nullptr ? escrow->credit_balance() : account.unsettled_fen;
     const ledger::Account* collateral = ledger_.account(collateral_of(account.spec.id));
     view.collateral_fen = collateral != nullptr ? collateral->credit_balance() : 0;
+    view.voucher_fen = voucher_balance_of(account);
 }
 
 ledger::Result Exchange::transfer(std::uint64_t debit, std::uint64_t credit, Price amount,

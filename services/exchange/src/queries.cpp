@@ -23,10 +23,14 @@ void Exchange::on_query(const Request& r) {
     Payload& out = *r.payload;
     if (r.type == RequestType::ListInstruments) {
         for (const InstrumentId id : engine_.instruments()) {
-            out.instruments.push_back(InstrumentView{*engine_.spec(id), *engine_.state(id),
-                                                     *engine_.reference_price(id)});
+            out.instruments.push_back(instrument_view(id));
         }
         reply(r.token, Code::None);
+        return;
+    }
+    if (r.type == RequestType::ListVoucherPrograms || r.type == RequestType::ListVouchers ||
+        r.type == RequestType::VoucherReport) {
+        on_voucher_query(r, *caller);
         return;
     }
     const AccountId target_id = r.account == 0 ? caller->spec.id : r.account;
@@ -90,6 +94,18 @@ void Exchange::on_query(const Request& r) {
             assert(false);
     }
     reply(r.token, Code::None);
+}
+
+InstrumentView Exchange::instrument_view(InstrumentId id) const {
+    InstrumentView view;
+    view.spec = *engine_.spec(id);
+    view.state = *engine_.state(id);
+    view.reference_price = *engine_.reference_price(id);
+    const auto model = instrument_models_.find(id);
+    if (model != instrument_models_.end()) {
+        view.accelerator_model = model->second;
+    }
+    return view;
 }
 
 }  // namespace cpx::exchange

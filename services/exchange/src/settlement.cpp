@@ -7,23 +7,18 @@
 
 #include "cpx/exchange/exchange.hpp"
 #include "ledger_accounts.hpp"
+#include "shares.hpp"
 
 namespace cpx::exchange {
 
 namespace {
 
 constexpr std::size_t kNoteBytesMax = 256;
-__extension__ using Int128 = __int128;
-
 using detail::available_of;
 using detail::collateral_of;
 using detail::escrow_of;
 using detail::kFees;
-
-// amount x bps / 10000, rounded down; amount >= 0 and bps <= 10000 keep it in range.
-Price share_of(Price amount_fen, std::uint32_t bps) {
-    return static_cast<Price>(static_cast<Int128>(amount_fen) * bps / 10'000);
-}
+using detail::share_of;
 
 bool printable_note(const std::string& note) {
     return note.size() <= kNoteBytesMax &&
@@ -72,9 +67,11 @@ const char* obligation_event_name(ObligationEventKind kind) {
     return "unknown";
 }
 
-void Exchange::set_observers(ledger::TransferSink* transfers, ObligationSink* obligations) {
+void Exchange::set_observers(ledger::TransferSink* transfers, ObligationSink* obligations,
+                             VoucherSink* vouchers) {
     ledger_.set_sink(transfers);
     obligation_sink_ = obligations;
+    voucher_sink_ = vouchers;
 }
 
 std::vector<Obligation> Exchange::open_obligations() const {
@@ -169,6 +166,10 @@ SettlementAmounts Exchange::close_obligation(Obligation& o, bool failed) {
     o.state = failed ? ObligationState::Failed : ObligationState::Settled;
     ++obligations_final_;
     emit_obligation(failed ? ObligationEventKind::Failed : ObligationEventKind::Settled, o, moved);
+    if (!failed) {
+        // The provider has its full price; vouchers pay their share from their budgets.
+        redeem_vouchers(o);
+    }
     return moved;
 }
 

@@ -21,6 +21,8 @@
 //   sessions               sorted by id (open_sessions sorts anyway)
 //   client-id window       oldest first with first answers: re-inserted in that
 //                          order, so the same ids are found and evicted in the same order
+//   obligations            in id order
+//   vouchers               src/voucher_snapshot.cpp
 // The hash indexes (order id -> record, client id -> entry, key -> account) are rebuilt
 // by inserting; their lookups depend on content, not layout. Not saved, because every
 // request resets them before use: the order command being built (current_) and the
@@ -484,6 +486,8 @@ void Exchange::save_snapshot(std::string& out) const {
     w.varint(config_.settlement.fee_bps);
     w.varint(config_.settlement.penalty_bps);
     w.svarint(config_.settlement.dispute_period_ns);
+    w.varint(config_.voucher_programs_max);
+    w.varint(config_.vouchers_max);
 
     w.tag("XSCL");
     w.svarint(now_ns_);
@@ -620,6 +624,8 @@ void Exchange::save_snapshot(std::string& out) const {
         w.varint(o.created_seq);
     }
 
+    save_vouchers(w);
+
     w.tag("LDGR");
     std::string ledger_bytes;
     ledger_.save(ledger_bytes);
@@ -635,12 +641,13 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
         error = in.ok() ? "snapshot refused" : in.error();
         return false;
     };
-    const bool fresh =
-        accounts_.size() == 1 && key_accounts_.empty() && deposits_.empty() && sessions_.empty() &&
-        next_session_ == 1 && live_records_ == 0 && next_order_id_ == 1 && next_trade_id_ == 1 &&
-        client_ids_.size() == 0 && capacity_keys_.empty() && instrument_capacity_key_.empty() &&
-        accelerator_table_version_ == 1 && now_ns_ == 0 && engine_.instruments().empty() &&
-        engine_.last_sequence() == 0 && obligations_.empty();
+    const bool fresh = accounts_.size() == 1 && key_accounts_.empty() && deposits_.empty() &&
+                       sessions_.empty() && next_session_ == 1 && live_records_ == 0 &&
+                       next_order_id_ == 1 && next_trade_id_ == 1 && client_ids_.size() == 0 &&
+                       capacity_keys_.empty() && instrument_capacity_key_.empty() &&
+                       accelerator_table_version_ == 1 && now_ns_ == 0 &&
+                       engine_.instruments().empty() && engine_.last_sequence() == 0 &&
+                       obligations_.empty() && programs_.empty() && vouchers_.empty();
     if (!fresh) {
         in.fail("the exchange is not fresh: load a snapshot only into a new Exchange");
         return failed();
@@ -701,13 +708,19 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
         const std::uint64_t fee_bps = in.varint();
         const std::uint64_t penalty_bps = in.varint();
         const Timestamp dispute_period_ns = in.svarint();
+        const std::uint64_t voucher_programs_max = in.varint();
+        const std::uint64_t vouchers_max = in.varint();
         if (!in.ok()) {
             return failed();
         }
         if (obligations_max != config_.obligations_max || fee_bps != config_.settlement.fee_bps ||
             penalty_bps != config_.settlement.penalty_bps ||
-            dispute_period_ns != config_.settlement.dispute_period_ns) {
-            in.fail("config mismatch: the settlement rules or obligations_max differ");
+            dispute_period_ns != config_.settlement.dispute_period_ns ||
+            voucher_programs_max != config_.voucher_programs_max ||
+            vouchers_max != config_.vouchers_max) {
+            in.fail(
+                "config mismatch: the settlement rules, obligations_max or the voucher limits "
+                "differ");
             return failed();
         }
     }
@@ -796,7 +809,7 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
         a.spec.id = id;
         a.spec.name = in.bytes(kStringMax);
         const std::uint8_t role = in.u8();
-        if (role > static_cast<std::uint8_t>(Role::Regulator)) {
+        if (role > static_cast<std::uint8_t>(Role::Issuer)) {
             in.fail("bad role");
         }
         a.spec.role = static_cast<Role>(role);
@@ -1008,7 +1021,7 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
             obligations_.push_back(o);
         }
     }
-    if (!in.expect_tag("LDGR")) {
+    if (!load_vouchers(in) || !in.expect_tag("LDGR")) {
         return failed();
     }
     {
@@ -1063,6 +1076,9 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
                 in.fail("obligations do not match the ledger's escrow");
                 return failed();
             }
+        }
+        if (!vouchers_match_ledger(in)) {
+            return failed();
         }
     }
     if (!in.expect_tag("XEND")) {

@@ -63,6 +63,48 @@ std::string_view code_name(Code code) {
             return "OBLIGATION_LIMIT_REACHED";
         case Code::InvalidNote:
             return "INVALID_NOTE";
+        case Code::UnknownVoucherProgram:
+            return "UNKNOWN_VOUCHER_PROGRAM";
+        case Code::InvalidVoucherProgram:
+            return "INVALID_VOUCHER_PROGRAM";
+        case Code::UnknownVoucher:
+            return "UNKNOWN_VOUCHER";
+        case Code::InvalidVoucher:
+            return "INVALID_VOUCHER";
+        case Code::DuplicateVoucherRef:
+            return "DUPLICATE_VOUCHER_REF";
+        case Code::VoucherLimitReached:
+            return "VOUCHER_LIMIT_REACHED";
+        case Code::VoucherNotActive:
+            return "VOUCHER_NOT_ACTIVE";
+        case Code::OutsideProgramPeriod:
+            return "OUTSIDE_PROGRAM_PERIOD";
+        case Code::KindNotEligible:
+            return "KIND_NOT_ELIGIBLE";
+        case Code::HubNotEligible:
+            return "HUB_NOT_ELIGIBLE";
+        case Code::AcceleratorNotEligible:
+            return "ACCELERATOR_NOT_ELIGIBLE";
+        case Code::NotDomesticChip:
+            return "NOT_DOMESTIC_CHIP";
+        case Code::ProviderNotApproved:
+            return "PROVIDER_NOT_APPROVED";
+        case Code::AffiliatedParties:
+            return "AFFILIATED_PARTIES";
+        case Code::BothSidesClaimed:
+            return "BOTH_SIDES_CLAIMED";
+        case Code::NotFullyDelivered:
+            return "NOT_FULLY_DELIVERED";
+        case Code::VoucherExpired:
+            return "VOUCHER_EXPIRED";
+        case Code::VoucherUsedUp:
+            return "VOUCHER_USED_UP";
+        case Code::BeneficiaryCapReached:
+            return "BENEFICIARY_CAP_REACHED";
+        case Code::PoolCapReached:
+            return "POOL_CAP_REACHED";
+        case Code::BudgetExhausted:
+            return "BUDGET_EXHAUSTED";
     }
     return "UNKNOWN_CODE";
 }
@@ -109,18 +151,23 @@ StatusCode status_of(Code code) {
         case Code::UnknownAcceleratorModel:
         case Code::UnknownSession:
         case Code::UnknownObligation:
+        case Code::UnknownVoucherProgram:
+        case Code::UnknownVoucher:
             return StatusCode::NotFound;
         case Code::InsufficientFunds:
         case Code::InsufficientCapacity:
         case Code::ObligationNotOpen:
         case Code::DisputePeriodOver:
+        case Code::VoucherNotActive:
             return StatusCode::FailedPrecondition;
         case Code::RateLimited:
         case Code::SessionLimitReached:
         case Code::OrderLimitReached:
         case Code::ObligationLimitReached:
+        case Code::VoucherLimitReached:
             return StatusCode::ResourceExhausted;
         case Code::DuplicateDepositId:
+        case Code::DuplicateVoucherRef:
             return StatusCode::AlreadyExists;
         default:
             return StatusCode::InvalidArgument;

@@ -71,7 +71,13 @@ bool defined_action(std::uint8_t v) {
     return v <= raw(exchange::StateAction::SetReference);
 }
 bool defined_role(std::uint8_t v) {
-    return v <= raw(exchange::Role::Regulator);
+    return v <= raw(exchange::Role::Issuer);
+}
+bool defined_voucher_mode(std::uint8_t v) {
+    return v == raw(exchange::VoucherMode::Discount) || v == raw(exchange::VoucherMode::Rebate);
+}
+bool defined_voucher_side(std::uint8_t v) {
+    return v == raw(exchange::VoucherSide::Buyer) || v == raw(exchange::VoucherSide::Provider);
 }
 bool defined_kind(std::uint8_t v) {
     return v == raw(matching::InstrumentKind::ComputeCapacity) ||
@@ -193,7 +199,7 @@ char* write_header(const Request& r, char* buffer) {
     mask |= r.client_order_id_too_long ? kClientOrderIdTooLong : 0u;
 
     Writer w(buffer);
-    w.u8(kFormatVersion);
+    w.u8(r.type == RequestType::AddInstrument ? kAddInstrumentVersion : kFormatVersion);
     w.varint(mask);
     if ((mask & kSide) != 0) {
         w.u8(side);
@@ -259,7 +265,7 @@ std::size_t payload_bytes_max(RequestType type, const Payload& p) {
         3 * v + p.account.name.size() + 1 + p.account.owner_group.size() + 3 * v;
     switch (type) {
         case RequestType::AddInstrument:
-            return v + 33 + 1 + 17 + 17 + 12 * v + 1;
+            return v + 33 + 1 + 17 + 17 + 12 * v + 1 + v + p.accelerator_model.size();
         case RequestType::CreateAccount:
             return account_spec;
         case RequestType::CreateApiKey:
@@ -286,8 +292,32 @@ std::size_t payload_bytes_max(RequestType type, const Payload& p) {
             return 2 * v + 1 + p.note.size();
         case RequestType::RunSettlement:
             return v;
+        case RequestType::CreateVoucherProgram: {
+            const exchange::VoucherProgramSpec& s = p.program;
+            std::size_t n = 10 * v + 6 + s.name.size();
+            for (const std::string& hub : s.hubs) {
+                n += v + hub.size();
+            }
+            for (const std::string& model : s.accelerator_models) {
+                n += v + model.size();
+            }
+            return n + v * (3 + s.approved_providers.size());
+        }
+        case RequestType::FundVoucherProgram:
+            return 2 * v;
+        case RequestType::GrantVoucher:
+            return 4 * v + p.voucher_ref.size();
+        case RequestType::RevokeVoucher:
+            return v;
         default:
             return 0;
+    }
+}
+
+void write_strings(Writer& w, const std::vector<std::string>& list) {
+    w.varint(list.size());
+    for (const std::string& s : list) {
+        w.string(s);
     }
 }
 
@@ -322,6 +352,7 @@ char* write_payload(RequestType type, const Payload& p, char* at) {
             w.zigzag(s.reference_price);
             w.varint(s.market_protection_ticks);
             w.u8(stored(s.initial_state, defined_state));
+            w.string(p.accelerator_model);
             break;
         }
         case RequestType::CreateAccount:
@@ -374,6 +405,44 @@ char* write_payload(RequestType type, const Payload& p, char* at) {
             break;
         case RequestType::RunSettlement:
             w.varint(p.settlement_limit);
+            break;
+        case RequestType::CreateVoucherProgram: {
+            const exchange::VoucherProgramSpec& s = p.program;
+            w.varint(s.issuer);
+            w.string(s.name);
+            w.zigzag(s.budget_fen);
+            w.varint(s.share_bps);
+            w.u8(stored(s.mode, defined_voucher_mode));
+            w.u8(stored(s.side, defined_voucher_side));
+            w.zigzag(s.cap_per_beneficiary_fen);
+            w.zigzag(s.cap_period_ns);
+            w.zigzag(s.pool_cap_fen);
+            w.u8(s.kinds);
+            write_strings(w, s.hubs);
+            write_strings(w, s.accelerator_models);
+            w.u8(s.domestic_only ? 1 : 0);
+            w.varint(s.approved_providers.size());
+            for (const matching::AccountId provider : s.approved_providers) {
+                w.varint(provider);
+            }
+            w.u8(s.allow_affiliated ? 1 : 0);
+            w.u8(s.allow_both_sides ? 1 : 0);
+            w.zigzag(s.valid_from_ns);
+            w.zigzag(s.valid_until_ns);
+            break;
+        }
+        case RequestType::FundVoucherProgram:
+            w.varint(p.program_id);
+            w.zigzag(p.amount_fen);
+            break;
+        case RequestType::GrantVoucher:
+            w.varint(p.program_id);
+            w.zigzag(p.voucher_face_fen);
+            w.zigzag(p.voucher_expiry_ns);
+            w.string(p.voucher_ref);
+            break;
+        case RequestType::RevokeVoucher:
+            w.varint(p.voucher_id);
             break;
         default:
             break;
@@ -514,12 +583,13 @@ class Reader {
     const char* failure_ = nullptr;
 };
 
-bool read_header(Reader& in, Request& r) {
-    std::uint8_t version = 0;
+bool read_header(Reader& in, Request& r, std::uint8_t& version) {
     if (!in.u8(version)) {
         return false;
     }
-    if (version != kFormatVersion) {
+    const bool known = version == kFormatVersion ||
+                       (version == kAddInstrumentVersion && r.type == RequestType::AddInstrument);
+    if (!known) {
         return in.fail("unknown format version");
     }
     std::uint64_t mask = 0;
@@ -600,7 +670,25 @@ bool read_account_spec(Reader& in, exchange::AccountSpec& a) {
            in.u32(a.orders_per_second_max);
 }
 
-bool read_payload(Reader& in, RequestType type, Payload& p) {
+bool read_strings(Reader& in, std::vector<std::string>& list) {
+    std::uint64_t count = 0;
+    if (!in.varint(count)) {
+        return false;
+    }
+    // Each string takes at least its length byte.
+    if (count > in.left()) {
+        return in.fail("more strings than the body holds");
+    }
+    list.resize(static_cast<std::size_t>(count));
+    for (std::string& s : list) {
+        if (!in.string(s)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool read_payload(Reader& in, RequestType type, std::uint8_t version, Payload& p) {
     switch (type) {
         case RequestType::AddInstrument: {
             matching::InstrumentSpec& s = p.instrument;
@@ -610,7 +698,8 @@ bool read_payload(Reader& in, RequestType type, Payload& p) {
                    in.zigzag(s.quantity_min) && in.zigzag(s.quantity_max) &&
                    in.zigzag(s.price_min) && in.zigzag(s.price_max) && in.u32(s.band_bps) &&
                    in.zigzag(s.reference_price) && in.u32(s.market_protection_ticks) &&
-                   in.enumeration<defined_state>(s.initial_state);
+                   in.enumeration<defined_state>(s.initial_state) &&
+                   (version < kAddInstrumentVersion || in.string(p.accelerator_model));
         }
         case RequestType::CreateAccount:
             return read_account_spec(in, p.account);
@@ -655,6 +744,37 @@ bool read_payload(Reader& in, RequestType type, Payload& p) {
             return in.varint(p.obligation_id) && in.boolean(p.uphold) && in.string(p.note);
         case RequestType::RunSettlement:
             return in.u32(p.settlement_limit);
+        case RequestType::CreateVoucherProgram: {
+            exchange::VoucherProgramSpec& s = p.program;
+            std::uint64_t providers = 0;
+            if (!(in.u32(s.issuer) && in.string(s.name) && in.zigzag(s.budget_fen) &&
+                  in.u32(s.share_bps) && in.enumeration<defined_voucher_mode>(s.mode) &&
+                  in.enumeration<defined_voucher_side>(s.side) &&
+                  in.zigzag(s.cap_per_beneficiary_fen) && in.zigzag(s.cap_period_ns) &&
+                  in.zigzag(s.pool_cap_fen) && in.u8(s.kinds) && read_strings(in, s.hubs) &&
+                  read_strings(in, s.accelerator_models) && in.boolean(s.domestic_only) &&
+                  in.varint(providers))) {
+                return false;
+            }
+            if (providers > in.left()) {
+                return in.fail("more providers than the body holds");
+            }
+            s.approved_providers.resize(static_cast<std::size_t>(providers));
+            for (matching::AccountId& provider : s.approved_providers) {
+                if (!in.u32(provider)) {
+                    return false;
+                }
+            }
+            return in.boolean(s.allow_affiliated) && in.boolean(s.allow_both_sides) &&
+                   in.zigzag(s.valid_from_ns) && in.zigzag(s.valid_until_ns);
+        }
+        case RequestType::FundVoucherProgram:
+            return in.u32(p.program_id) && in.zigzag(p.amount_fen);
+        case RequestType::GrantVoucher:
+            return in.u32(p.program_id) && in.zigzag(p.voucher_face_fen) &&
+                   in.zigzag(p.voucher_expiry_ns) && in.string(p.voucher_ref);
+        case RequestType::RevokeVoucher:
+            return in.varint(p.voucher_id);
         default:
             return true;
     }
@@ -683,6 +803,10 @@ bool is_journalled(RequestType type) {
         case RequestType::DisputeDelivery:
         case RequestType::ResolveDispute:
         case RequestType::RunSettlement:
+        case RequestType::CreateVoucherProgram:
+        case RequestType::FundVoucherProgram:
+        case RequestType::GrantVoucher:
+        case RequestType::RevokeVoucher:
         case RequestType::Tick:
             return true;
         case RequestType::ListInstruments:
@@ -690,6 +814,9 @@ bool is_journalled(RequestType type) {
         case RequestType::Fills:
         case RequestType::Balances:
         case RequestType::ListObligations:
+        case RequestType::ListVoucherPrograms:
+        case RequestType::ListVouchers:
+        case RequestType::VoucherReport:
             return false;
     }
     return false;
@@ -710,6 +837,10 @@ bool has_payload(RequestType type) {
         case RequestType::DisputeDelivery:
         case RequestType::ResolveDispute:
         case RequestType::RunSettlement:
+        case RequestType::CreateVoucherProgram:
+        case RequestType::FundVoucherProgram:
+        case RequestType::GrantVoucher:
+        case RequestType::RevokeVoucher:
             return true;
         default:
             return false;
@@ -746,7 +877,8 @@ bool decode(std::uint16_t kind, std::int64_t ts_ns, std::string_view body, Decod
     out.request.type = type;
     out.request.ts_ns = ts_ns;
     Reader in(body);
-    bool ok = read_header(in, out.request);
+    std::uint8_t version = 0;
+    bool ok = read_header(in, out.request, version);
     if (ok && has_payload(type)) {
         if (out.payload == nullptr) {
             out.payload = std::make_unique<Payload>();
@@ -754,7 +886,7 @@ bool decode(std::uint16_t kind, std::int64_t ts_ns, std::string_view body, Decod
             *out.payload = Payload{};
         }
         out.request.payload = out.payload.get();
-        ok = read_payload(in, type, *out.payload);
+        ok = read_payload(in, type, version, *out.payload);
     }
     if (ok && in.left() != 0) {
         ok = in.fail("trailing bytes");

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -21,9 +22,15 @@
 #include "cpx/exchange/request.hpp"
 #include "cpx/exchange/settlement.hpp"
 #include "cpx/exchange/status.hpp"
+#include "cpx/exchange/vouchers.hpp"
 #include "cpx/ledger/ledger.hpp"
 #include "cpx/matching/detail/order_index.hpp"
 #include "cpx/matching/engine.hpp"
+
+namespace cpx::matching {
+class SnapshotReader;
+class SnapshotWriter;
+}  // namespace cpx::matching
 
 namespace cpx::exchange {
 
@@ -46,6 +53,10 @@ struct ExchangeConfig {
     // each) is reserved up front and backed by memory as it fills.
     std::uint32_t obligations_max = 1u << 23;
     SettlementRules settlement;
+    // Voucher programs and vouchers the exchange can hold (each program has a budget
+    // account in the ledger, allocated up front).
+    std::uint32_t voucher_programs_max = 1u << 10;
+    std::uint32_t vouchers_max = 1u << 20;
 };
 
 // One provider's registered capacity for one (kind, hub, window).
@@ -65,6 +76,7 @@ struct AccountState {
     std::int64_t rate_tokens_milli = 0;
     Timestamp rate_refill_ns = 0;
     std::vector<CapacityPosition> capacity;
+    std::vector<std::uint64_t> vouchers;  // ids of the vouchers granted to it, in order
     std::uint32_t live_head = kNoRecord;  // the account's live orders, a linked list
     std::uint32_t live_orders = 0;
     std::unique_ptr<ReportLog> reports;
@@ -110,10 +122,17 @@ class Exchange {
     // Observers of what the exchange does to money, for the ledger projector
     // (services/projector): every ledger transfer and every obligation event, in order,
     // while a request is applied. nullptr: none (the live exchange's default).
-    void set_observers(ledger::TransferSink* transfers, ObligationSink* obligations);
+    void set_observers(ledger::TransferSink* transfers, ObligationSink* obligations,
+                       VoucherSink* vouchers = nullptr);
     // Obligations not yet settled or failed, in id order (for tests and audits).
     std::vector<Obligation> open_obligations() const;
     const SettlementRules& settlement_rules() const { return config_.settlement; }
+    // Voucher programs with their totals, and every voucher, in id order (for tests and
+    // audits).
+    std::vector<VoucherProgramView> voucher_programs() const;
+    std::vector<Voucher> vouchers() const { return vouchers_; }
+    // The ledger account holding a program's budget.
+    static std::uint64_t voucher_budget_account(std::uint32_t program);
 
     // Snapshots (services/exchange/src/snapshot.cpp; format in
     // cpx/matching/snapshot_io.hpp). save_snapshot replaces out with the whole
@@ -187,6 +206,7 @@ class Exchange {
     void on_logon(const Request& r);
     void on_logoff(const Request& r);
     void on_query(const Request& r);
+    InstrumentView instrument_view(InstrumentId id) const;
     void on_admin(const Request& r);
     void on_bootstrap(const Request& r);
     Code add_instrument(const Request& r);
@@ -220,6 +240,31 @@ class Exchange {
                          const SettlementAmounts& amounts);
     // Drops the final obligations from the table.
     void compact_obligations();
+
+    // Vouchers (src/vouchers.cpp).
+    void on_voucher_admin(const Request& r);
+    void on_voucher_query(const Request& r, const AccountState& caller);
+    Code create_voucher_program(const Request& r);
+    Code fund_voucher_program(const Request& r);
+    Code grant_voucher(const Request& r);
+    Code revoke_voucher(const Request& r);
+    Code validate_program(const VoucherProgramSpec& spec) const;
+    // Moves amount_fen from the issuer's available money to the program's budget.
+    Code move_to_budget(std::uint32_t program, Price amount_fen);
+    VoucherProgramView program_view(std::uint32_t program) const;
+    VoucherView voucher_view(const Voucher& v) const;
+    // Pays the vouchers of both sides of a settled obligation (see vouchers.hpp).
+    void redeem_vouchers(const Obligation& o);
+    // Pays one side's claim; returns the program that paid, or 0.
+    std::uint32_t redeem_side(const Obligation& o, VoucherSide side, std::uint32_t other_paid_by);
+    void emit_voucher(const VoucherEvent& event);
+    // The vouchers' part of a snapshot (src/voucher_snapshot.cpp); the ledger check runs
+    // once the ledger is loaded.
+    void save_vouchers(matching::SnapshotWriter& w) const;
+    bool load_vouchers(matching::SnapshotReader& in);
+    bool vouchers_match_ledger(matching::SnapshotReader& in) const;
+    // What an account's active vouchers could still pay, summed.
+    Price voucher_balance_of(const AccountState& account) const;
 
     // Authentication and roles.
     AccountState* authenticate(const KeyHash& key_hash);
@@ -329,6 +374,34 @@ class Exchange {
     std::map<std::pair<AccountId, AccountId>, Netted> netting_;
     std::map<AccountId, Price> collateral_taken_;
     ObligationSink* obligation_sink_ = nullptr;
+
+    // Voucher programs (index = id - 1) and vouchers (index = id - 1).
+    struct ProgramState {
+        VoucherProgramSpec spec;
+        Price funded_fen = 0;
+        Price granted_fen = 0;
+        Price revoked_fen = 0;
+        Price redeemed_fen = 0;
+        std::uint64_t vouchers = 0;
+        std::uint64_t redemptions = 0;
+        Timestamp created_ns = 0;
+    };
+    std::vector<ProgramState> programs_;
+    std::vector<Voucher> vouchers_;
+    std::vector<std::string> voucher_ref_texts_;  // the grant reference of each voucher
+    std::map<std::pair<std::uint32_t, std::string>, std::uint64_t> voucher_refs_;  // -> id
+    // What each program paid, per (program, beneficiary, provider, cap period): the
+    // reports and, summed over providers, the beneficiaries' caps.
+    struct VoucherTally {
+        Price redeemed_fen = 0;
+        std::uint64_t redemptions = 0;
+    };
+    std::map<std::tuple<std::uint32_t, AccountId, AccountId, std::int64_t>, VoucherTally>
+        voucher_tallies_;
+    std::map<std::tuple<std::uint32_t, AccountId, std::int64_t>, Price> voucher_cap_used_;
+    // The accelerator model each instrument is listed for (AddInstrument), if any.
+    std::map<InstrumentId, std::string> instrument_models_;
+    VoucherSink* voucher_sink_ = nullptr;
 
     Current current_;
     std::vector<Outbound> taker_fills_;  // the incoming order's fills, this command

@@ -9,11 +9,21 @@
 
 #include "cpx/exchange/request.hpp"
 #include "cpx/exchange/settlement.hpp"
+#include "cpx/exchange/vouchers.hpp"
 #include "cpx/matching/instrument.hpp"
 
 namespace cpx::exchange {
 
-enum class Role : std::uint8_t { None = 0, Provider = 1, Buyer = 2, Operator = 3, Regulator = 4 };
+// Issuer: a voucher issuer (a city's big-data bureau) that funds programs and reads how
+// they were spent.
+enum class Role : std::uint8_t {
+    None = 0,
+    Provider = 1,
+    Buyer = 2,
+    Operator = 3,
+    Regulator = 4,
+    Issuer = 5,
+};
 
 struct AccountSpec {
     AccountId id = 0;  // assigned by the exchange
@@ -46,6 +56,7 @@ struct InstrumentView {
     matching::InstrumentSpec spec;
     matching::TradingState state = matching::TradingState::Closed;
     Price reference_price = 0;
+    std::string accelerator_model;  // the model it is listed for, or empty
 };
 
 struct OpenOrderView {
@@ -90,12 +101,18 @@ struct BalanceView {
     Price available_fen = 0;
     Price unsettled_fen = 0;
     Price collateral_fen = 0;  // a provider's collateral (penalties are paid from it)
+    // What the account's active vouchers could still pay, summed (each pays only for the
+    // deals its program makes eligible, within its program's caps and budget).
+    Price voucher_fen = 0;
     std::vector<CapacityView> capacity;
 };
 
 struct Payload {
     // Inputs.
-    matching::InstrumentSpec instrument;   // AddInstrument
+    matching::InstrumentSpec instrument;  // AddInstrument
+    // AddInstrument: the accelerator model (of the accelerator table) a compute
+    // instrument is listed for, or empty (P·h of any model). Voucher programs check it.
+    std::string accelerator_model;
     AccountSpec account;                   // CreateAccount
     KeyHash new_key_hash{};                // CreateApiKey (Request::account names the owner)
     Price amount_fen = 0;                  // CreditDeposit, CreditCollateral
@@ -111,6 +128,16 @@ struct Payload {
     std::string note;                    // DisputeDelivery, ResolveDispute: 0-256 bytes
     std::uint32_t settlement_limit = 0;  // RunSettlement: obligations at most (0 = no limit)
     std::uint8_t state_filter = 0;       // ListObligations: an ObligationState or 0
+    // Vouchers. ListVoucherPrograms, ListVouchers and VoucherReport read program_id
+    // (0: every program the caller may see); ListVouchers also Request::account (0:
+    // every beneficiary the caller may see); VoucherReport reads voucher_group.
+    VoucherProgramSpec program;       // CreateVoucherProgram
+    std::uint32_t program_id = 0;     // FundVoucherProgram, GrantVoucher, queries
+    Price voucher_face_fen = 0;       // GrantVoucher
+    Timestamp voucher_expiry_ns = 0;  // GrantVoucher
+    std::string voucher_ref;          // GrantVoucher: 1-64 printable bytes, idempotent
+    std::uint64_t voucher_id = 0;     // RevokeVoucher
+    VoucherGroup voucher_group = VoucherGroup::Beneficiary;  // VoucherReport
     // Outputs.
     std::vector<InstrumentView> instruments;  // ListInstruments; AddInstrument and
                                               // SetTradingState give the one instrument
@@ -124,6 +151,12 @@ struct Payload {
     std::vector<Obligation> obligations;  // ListObligations; the one obligation of
                                           // ConfirmDelivery, DisputeDelivery, ResolveDispute
     SettlementRunResult settlement;       // RunSettlement; ResolveDispute's own amounts
+    // ListVoucherPrograms; the one program of CreateVoucherProgram and FundVoucherProgram.
+    std::vector<VoucherProgramView> programs;
+    // ListVouchers; the one voucher of GrantVoucher (duplicate says whether the grant
+    // was seen before) and RevokeVoucher.
+    std::vector<VoucherView> vouchers;
+    std::vector<VoucherReportRow> voucher_report;  // VoucherReport
 };
 
 }  // namespace cpx::exchange

@@ -53,6 +53,9 @@ enum class RequestType : std::uint8_t {
     Fills = 34,
     Balances = 35,
     ListObligations = 36,  // delivery obligations not yet settled or failed
+    ListVoucherPrograms = 37,
+    ListVouchers = 38,
+    VoucherReport = 39,
     // Administration, by an operator.
     AddInstrument = 48,
     SetTradingState = 49,
@@ -73,6 +76,14 @@ enum class RequestType : std::uint8_t {
     DisputeDelivery = 97,
     ResolveDispute = 98,
     RunSettlement = 99,
+    // Vouchers (cpx/exchange/vouchers.hpp), by an operator. Payload inputs: program
+    // (CreateVoucherProgram), program_id and amount_fen (FundVoucherProgram), program_id,
+    // Request::account (the beneficiary), voucher_face_fen, voucher_expiry_ns and
+    // voucher_ref (GrantVoucher), voucher_id (RevokeVoucher).
+    CreateVoucherProgram = 112,
+    FundVoucherProgram = 113,
+    GrantVoucher = 114,
+    RevokeVoucher = 115,
     // Advances time so that GTD orders expire and rate limits refill; no caller.
     Tick = 64,
 };
@@ -86,6 +97,9 @@ constexpr bool changes_state(RequestType type) {
         case RequestType::Fills:
         case RequestType::Balances:
         case RequestType::ListObligations:
+        case RequestType::ListVoucherPrograms:
+        case RequestType::ListVouchers:
+        case RequestType::VoucherReport:
             return false;
         default:
             return true;

@@ -57,6 +57,32 @@ enum class Code : std::uint16_t {
     InvalidDelivery = 280,         // delivered quantity not in 1..the obligation's quantity
     ObligationLimitReached = 281,  // the exchange's table of open obligations is full
     InvalidNote = 282,             // a dispute note over 256 bytes or not printable
+    // Vouchers: refusals of requests.
+    UnknownVoucherProgram = 283,  // no program has this id, or the caller may not see it
+    InvalidVoucherProgram = 284,  // a program spec that is not usable
+    UnknownVoucher = 285,         // no voucher has this id, or the caller may not see it
+    InvalidVoucher = 286,         // face value not positive, expiry not in the future, bad ref
+    DuplicateVoucherRef = 287,    // a grant reference reused for a different grant
+    VoucherLimitReached = 288,    // too many programs, vouchers, or vouchers of one account
+    // Revoking a voucher that is revoked, expired or used up; in a redemption's refusal,
+    // the voucher was revoked.
+    VoucherNotActive = 289,
+    // Vouchers: why a redemption was refused (in VoucherEvent::reason; the deal settles
+    // without the voucher). In the order the stages are checked.
+    OutsideProgramPeriod = 290,    // the deal was traded outside the program's validity
+    KindNotEligible = 291,         // the instrument's kind is not eligible
+    HubNotEligible = 292,          // the instrument's hub is not eligible
+    AcceleratorNotEligible = 293,  // the instrument's accelerator model is not eligible
+    NotDomesticChip = 294,         // the program pays for domestic chips only
+    ProviderNotApproved = 295,     // the provider is not on the program's supplier list
+    AffiliatedParties = 296,       // buyer and provider share a beneficial owner group
+    BothSidesClaimed = 297,        // the other side was already paid for this deal
+    NotFullyDelivered = 298,       // a rebate pays only for a wholly delivered deal
+    VoucherExpired = 299,
+    VoucherUsedUp = 300,          // the voucher's balance is 0
+    BeneficiaryCapReached = 301,  // the beneficiary's cap for the period is used
+    PoolCapReached = 302,         // the program's pool cap is used
+    BudgetExhausted = 303,        // the program's budget account is empty
 };
 
 constexpr Code from_engine(matching::Reason reason) {

@@ -24,7 +24,9 @@
 //                        unit text, window_start_ns, window_end_ns, tick_size, lot_size,
 //                        quantity_min, quantity_max, price_min, price_max (zigzag),
 //                        band_bps varint, reference_price zigzag,
-//                        market_protection_ticks varint, initial_state u8
+//                        market_protection_ticks varint, initial_state u8, then (in
+//                        rows of version 2, kAddInstrumentVersion) accelerator_model
+//                        string; version 1 rows end at initial_state
 //     CreateAccount      AccountSpec: name string, role u8, owner_group string,
 //                        order_quantity_max zigzag, order_notional_max_fen zigzag,
 //                        orders_per_second_max varint (the id is the exchange's output)
@@ -41,6 +43,18 @@
 //     DisputeDelivery    obligation_id varint, note string
 //     ResolveDispute     obligation_id varint, uphold u8 (0 or 1), note string
 //     RunSettlement      settlement_limit varint
+//     CreateVoucherProgram  VoucherProgramSpec: issuer varint, name string, budget_fen
+//                        zigzag, share_bps varint, mode u8, side u8,
+//                        cap_per_beneficiary_fen, cap_period_ns, pool_cap_fen (zigzag),
+//                        kinds u8, hubs and accelerator_models (each a count varint then
+//                        strings), domestic_only u8, approved_providers (count varint then
+//                        varints), allow_affiliated u8, allow_both_sides u8,
+//                        valid_from_ns zigzag, valid_until_ns zigzag
+//     FundVoucherProgram program_id varint, amount_fen zigzag
+//     GrantVoucher       program_id varint, voucher_face_fen zigzag, voucher_expiry_ns
+//                        zigzag, voucher_ref string (the beneficiary is the header's
+//                        account)
+//     RevokeVoucher      voucher_id varint
 //     SetTradingState    nothing (its inputs are Request fields), but it gets a Payload
 //   A string is a varint length then its bytes; a text (FixedText) the same, without its
 //   trailing NUL padding (at most the text's size).
@@ -48,7 +62,9 @@
 // A new request type with its own payload encoding keeps the format version: rows of
 // the types known before decode as they did, and a row of a type this build does not
 // know is refused by its kind ("unknown kind"), never misread. The version changes only
-// when the encoding of an existing type (or the header) changes.
+// when the encoding of an existing type (or the header) changes, and only in the rows of
+// that type: AddInstrument rows are version 2 since they carry the accelerator model;
+// every other row is still version 1.
 //
 // Enums: a value the exchange does not define (for example the 0xFF the gateway passes
 // for an order type it does not know, so that the engine refuses it in sequence) is
@@ -70,13 +86,16 @@
 namespace cpx::journal {
 
 inline constexpr std::uint8_t kFormatVersion = 1;
+// AddInstrument rows since the accelerator model was added to their payload; the
+// decoder reads version 1 AddInstrument rows (without it) as before.
+inline constexpr std::uint8_t kAddInstrumentVersion = 2;
 // What an undefined enum value is stored as (see above).
 inline constexpr std::uint8_t kUndefinedEnum = 0xFF;
 
 // Which requests are journalled: those that change state (order commands, Logon, Logoff,
 // administration including Bootstrap and CreditCollateral, the settlement steps
-// ConfirmDelivery, DisputeDelivery, ResolveDispute and RunSettlement, Tick). Queries
-// (ListObligations among them) are not.
+// ConfirmDelivery, DisputeDelivery, ResolveDispute and RunSettlement, the voucher
+// requests, Tick). Queries (ListObligations and the voucher queries among them) are not.
 bool is_journalled(exchange::RequestType type);
 
 // Whether a request of this type reads a Payload (administration, the settlement steps
