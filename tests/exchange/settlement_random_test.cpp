@@ -1,9 +1,12 @@
 // Settlement under random activity: a random market trades while providers confirm
 // (in full or in part), buyers dispute, the operator resolves disputes, funds collateral
-// and runs settlement in slices, and time passes windows and dispute periods. After
-// every step the ledger balances, each buyer's escrow is exactly its open obligations,
-// each provider's unsettled sales are exactly its own, and every trade is open, settled
-// or failed exactly once.
+// and runs settlement in slices, grants, revokes and funds vouchers of three programs
+// (one too poor for its grants, one capped, one for providers that forbids both sides
+// claiming), and time passes windows and dispute periods. After every step the ledger
+// balances, each buyer's escrow is exactly its open obligations, each provider's
+// unsettled sales are exactly its own, every trade is open, settled or failed exactly
+// once, and every program has paid exactly what left its budget, never past a voucher's
+// face value, a cap or the pool.
 
 #include <cstdint>
 #include <map>
@@ -22,6 +25,38 @@ class SettlementActor {
   public:
     SettlementActor(TestExchange& x, RandomMarket& market, std::uint64_t seed)
         : x_(x), market_(market), rng_(seed) {}
+
+    // The issuer and its programs: after the market's setup.
+    void setup_vouchers() {
+        issuer_ = x_.create_account(Role::Issuer, "issuer");
+        ASSERT_EQ(x_.deposit(issuer_.id, 10'000'000), Code::None);
+        issuer_money_ = 10'000'000;
+        VoucherProgramSpec poor;
+        poor.issuer = issuer_.id;
+        poor.name = "poor";
+        poor.budget_fen = 20'000;
+        poor.share_bps = 3'000;
+        poor.valid_from_ns = 0;
+        poor.valid_until_ns = kWindowEnd + 3'650 * 24 * kHour;
+        VoucherProgramSpec capped = poor;
+        capped.name = "capped";
+        capped.budget_fen = 2'000'000;
+        capped.share_bps = 5'000;
+        capped.cap_per_beneficiary_fen = 30'000;
+        capped.pool_cap_fen = 100'000;
+        capped.hubs = {kTokenHub};
+        VoucherProgramSpec supply = poor;
+        supply.name = "supply";
+        supply.budget_fen = 1'000'000;
+        supply.side = VoucherSide::Provider;
+        supply.allow_both_sides = false;
+        supply.mode = VoucherMode::Rebate;
+        for (const VoucherProgramSpec& spec : {poor, capped, supply}) {
+            Payload p;
+            p.program = spec;
+            ASSERT_EQ(x_.admin(RequestType::CreateVoucherProgram, p), Code::None);
+        }
+    }
 
     void step() {
         const std::vector<Obligation> open = x_.exchange.open_obligations();
@@ -65,8 +100,34 @@ class SettlementActor {
         } else if (pick < 88) {
             // Days pass: windows end and dispute periods run out.
             x_.advance(rng_.between(1, 3) * x_.exchange.settlement_rules().dispute_period_ns / 2);
+        } else if (pick < 95) {
+            // A grant: buyers' programs to buyers, the supply program to providers.
+            const std::uint32_t program = static_cast<std::uint32_t>(rng_.between(1, 3));
+            const std::vector<Party>& parties =
+                program == 3 ? market_.providers() : market_.buyers();
+            const Party& to = parties[static_cast<std::size_t>(rng_.below(parties.size()))];
+            Payload p;
+            p.program_id = program;
+            p.voucher_face_fen = rng_.between(1, 50'000);
+            p.voucher_expiry_ns = x_.now + rng_.between(1, 10) * 24 * kHour;
+            p.voucher_ref = "g" + std::to_string(next_grant_++);
+            const Code code = x_.admin(RequestType::GrantVoucher, p, to.id);
+            ASSERT_TRUE(code == Code::None || code == Code::VoucherLimitReached) << code_name(code);
+        } else if (pick < 97 && !x_.exchange.vouchers().empty()) {
+            Payload p;
+            p.voucher_id = 1 + rng_.below(x_.exchange.vouchers().size());
+            const Code code = x_.admin(RequestType::RevokeVoucher, p);
+            ASSERT_TRUE(code == Code::None || code == Code::VoucherNotActive) << code_name(code);
+        } else if (pick < 98) {
+            Payload p;
+            p.program_id = static_cast<std::uint32_t>(rng_.between(1, 3));
+            p.amount_fen = rng_.between(1, 20'000);
+            ASSERT_EQ(x_.admin(RequestType::FundVoucherProgram, p), Code::None);
         }
     }
+
+    const Party& issuer() const { return issuer_; }
+    Price issuer_money() const { return issuer_money_; }
 
     // Money enters only by deposits, collateral included.
     Price collateral() const { return collateral_; }
@@ -115,6 +176,9 @@ class SettlementActor {
     std::uint64_t settled_ = 0;
     std::uint64_t failed_ = 0;
     std::uint64_t next_deposit_ = 1;
+    std::uint64_t next_grant_ = 1;
+    Party issuer_;
+    Price issuer_money_ = 0;
 };
 
 std::uint64_t trades_of(const TestExchange& x) {
@@ -150,8 +214,29 @@ void check(const TestExchange& x, const RandomMarket& market, const SettlementAc
         ASSERT_EQ(v.unsettled_fen, owed[p.id]) << "provider " << p.id;
         ASSERT_GE(v.collateral_fen, 0);
     }
+    deposited += actor.issuer_money();
     ASSERT_EQ(ledger.account(kExternal)->debit_balance(), deposited);
     ASSERT_EQ(open.size() + actor.settled() + actor.failed(), trades_of(x));
+
+    // Vouchers: a program has paid exactly what left its budget, which never went below
+    // zero; its vouchers' redemptions sum to it; no voucher paid past its face value.
+    std::map<std::uint32_t, Price> redeemed;
+    for (const Voucher& v : x.exchange.vouchers()) {
+        ASSERT_GE(v.redeemed_fen, 0);
+        ASSERT_LE(v.redeemed_fen + v.revoked_fen, v.face_fen) << "voucher " << v.id;
+        redeemed[v.program] += v.redeemed_fen;
+    }
+    Price funded = 0;
+    for (const VoucherProgramView& p : x.exchange.voucher_programs()) {
+        ASSERT_GE(p.budget_fen, 0);
+        ASSERT_EQ(p.funded_fen - p.redeemed_fen, p.budget_fen) << p.spec.name;
+        ASSERT_EQ(redeemed[p.spec.id], p.redeemed_fen) << p.spec.name;
+        if (p.spec.pool_cap_fen > 0) {
+            ASSERT_LE(p.redeemed_fen, p.spec.pool_cap_fen);
+        }
+        funded += p.funded_fen;
+    }
+    ASSERT_EQ(x.exchange.balance_of(actor.issuer().id).balance_fen, actor.issuer_money() - funded);
 }
 
 TEST(ExchangeSettlementRandom, MoneyIsConservedAndEveryTradeEndsOnce) {
@@ -161,6 +246,7 @@ TEST(ExchangeSettlementRandom, MoneyIsConservedAndEveryTradeEndsOnce) {
         RandomMarket market(x, seed);
         market.setup();
         SettlementActor actor(x, market, seed * 7919);
+        actor.setup_vouchers();
         // Trading happens a year before the delivery window; move close to it so that
         // windows end and dispute periods pass during the run.
         x.now = kWindowEnd - 2 * kHour;
@@ -179,6 +265,11 @@ TEST(ExchangeSettlementRandom, MoneyIsConservedAndEveryTradeEndsOnce) {
         }
         check(x, market, actor);
         EXPECT_GT(actor.settled() + actor.failed(), 0u);
+        Price paid = 0;
+        for (const VoucherProgramView& p : x.exchange.voucher_programs()) {
+            paid += p.redeemed_fen;
+        }
+        EXPECT_GT(paid, 0);
     }
 }
 
