@@ -1,14 +1,18 @@
 #pragma once
-// One batch of the projection: what the replica did to money and obligations while it
-// applied a run of journal rows, netted (see ledger_projector.hpp), ready to be written
-// in one transaction. Internal to cpx_projector.
+// One batch of the projection: what the replica did to money, obligations and vouchers
+// while it applied a run of journal rows, netted (see ledger_projector.hpp), ready to be
+// written in one transaction. Internal to cpx_projector.
 
 #include <algorithm>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "cpx/exchange/exchange.hpp"
+#include "cpx/exchange/payload.hpp"
 #include "cpx/exchange/settlement.hpp"
+#include "cpx/exchange/vouchers.hpp"
 #include "cpx/ledger/ledger.hpp"
 
 namespace cpx::projector::detail {
@@ -27,6 +31,32 @@ struct EventRow {
     std::int32_t note = -1;  // index into Batch::notes, or -1 (NULL)
 };
 
+// A voucher_programs row: the program as the replica holds it after its creation (the
+// exchange normalizes the request's spec, for example it sorts the supplier list).
+struct ProgramRow {
+    exchange::VoucherProgramSpec spec;
+    std::uint64_t created_seq = 0;
+    std::int64_t created_ts_ns = 0;
+};
+
+// A vouchers row.
+struct VoucherRow {
+    std::uint64_t id = 0;
+    std::uint32_t program = 0;
+    std::uint64_t beneficiary = 0;
+    std::int64_t face_fen = 0;
+    std::int64_t expiry_ns = 0;
+    std::string ref;
+    std::uint64_t granted_seq = 0;
+    std::int64_t granted_ts_ns = 0;
+};
+
+// A voucher_events row: the event and its place among its request's voucher events.
+struct VoucherEventRow {
+    exchange::VoucherEvent event;
+    std::uint32_t idx = 0;
+};
+
 struct Batch {
     std::uint64_t first_seq = 0;  // the journal rows covered: first_seq..last_seq
     std::uint64_t last_seq = 0;
@@ -35,6 +65,9 @@ struct Batch {
     std::vector<exchange::Obligation> obligations;
     std::vector<EventRow> events;
     std::vector<std::string> notes;
+    std::vector<ProgramRow> voucher_programs;
+    std::vector<VoucherRow> vouchers;
+    std::vector<VoucherEventRow> voucher_events;
     std::uint64_t netted = 0;  // transfers not written
     // A snapshot of the replica after last_seq, written after the batch commits.
     bool has_snapshot = false;
@@ -48,12 +81,22 @@ struct Batch {
 
 // The replica's observers: collects into the current batch, or ignores everything while
 // there is none (the silent replay up to the stored progress).
-class Collector final : public ledger::TransferSink, public exchange::ObligationSink {
+class Collector final : public ledger::TransferSink,
+                        public exchange::ObligationSink,
+                        public exchange::VoucherSink {
   public:
-    void begin(Batch* batch) { batch_ = batch; }
-    void end() { batch_ = nullptr; }
-    // The note of the request being applied (DisputeDelivery, ResolveDispute), or null.
-    void set_note(const std::string* note) { note_ = note; }
+    void begin(Batch* batch) {
+        batch_ = batch;
+        programs_to_describe_ = 0;
+    }
+    void end() {
+        batch_ = nullptr;
+        programs_to_describe_ = 0;
+    }
+    // The payload of the request being applied, or null: the note of DisputeDelivery and
+    // ResolveDispute, and the expiry and reference of GrantVoucher, which the events do
+    // not carry.
+    void set_payload(const exchange::Payload* payload) { payload_ = payload; }
 
     void on_account(const ledger::Account& account) override {
         if (batch_ != nullptr) {
@@ -111,16 +154,71 @@ class Collector final : public ledger::TransferSink, public exchange::Obligation
         const bool has_note = e.kind == exchange::ObligationEventKind::Disputed ||
                               e.kind == exchange::ObligationEventKind::DisputeRejected ||
                               e.kind == exchange::ObligationEventKind::DisputeUpheld;
-        if (has_note && note_ != nullptr && !note_->empty()) {
+        if (has_note && payload_ != nullptr && !payload_->note.empty()) {
             row.note = static_cast<std::int32_t>(batch_->notes.size());
-            batch_->notes.push_back(*note_);
+            batch_->notes.push_back(payload_->note);
         }
         batch_->events.push_back(row);
     }
 
+    void on_voucher(const exchange::VoucherEvent& e) override {
+        if (batch_ == nullptr) {
+            return;
+        }
+        std::vector<VoucherEventRow>& events = batch_->voucher_events;
+        // The events of one request are numbered from 0; a batch holds whole requests in
+        // seq order, so the previous event says where the count stands.
+        const std::uint32_t idx =
+            !events.empty() && events.back().event.seq == e.seq ? events.back().idx + 1 : 0;
+        events.push_back(VoucherEventRow{e, idx});
+        if (e.kind == exchange::VoucherEventKind::ProgramCreated) {
+            ProgramRow row;
+            row.spec.id = e.program;
+            row.created_seq = e.seq;
+            row.created_ts_ns = e.ts_ns;
+            batch_->voucher_programs.push_back(std::move(row));
+            ++programs_to_describe_;
+        } else if (e.kind == exchange::VoucherEventKind::Granted) {
+            // Only GrantVoucher grants, one voucher per request, with the expiry and the
+            // reference of its payload (the exchange stores them as given).
+            VoucherRow row;
+            row.id = e.voucher;
+            row.program = e.program;
+            row.beneficiary = e.beneficiary;
+            row.face_fen = e.amount_fen;
+            if (payload_ != nullptr) {
+                row.expiry_ns = payload_->voucher_expiry_ns;
+                row.ref = payload_->voucher_ref;
+            }
+            row.granted_seq = e.seq;
+            row.granted_ts_ns = e.ts_ns;
+            batch_->vouchers.push_back(std::move(row));
+        }
+    }
+
+    // After the request is applied: the programs it created, as the replica now holds
+    // them (the sink may not call into the exchange while the request is applied).
+    void describe_programs(const exchange::Exchange& exchange) {
+        if (batch_ == nullptr || programs_to_describe_ == 0) {
+            return;
+        }
+        const std::vector<exchange::VoucherProgramView> programs = exchange.voucher_programs();
+        std::vector<ProgramRow>& rows = batch_->voucher_programs;
+        for (std::size_t i = rows.size() - programs_to_describe_; i < rows.size(); ++i) {
+            const std::uint32_t id = rows[i].spec.id;
+            if (id == 0 || id > programs.size() || programs[id - 1].spec.id != id) {
+                throw std::logic_error("projector: the replica has no voucher program " +
+                                       std::to_string(id));
+            }
+            rows[i].spec = programs[id - 1].spec;
+        }
+        programs_to_describe_ = 0;
+    }
+
   private:
     Batch* batch_ = nullptr;
-    const std::string* note_ = nullptr;
+    const exchange::Payload* payload_ = nullptr;
+    std::size_t programs_to_describe_ = 0;  // the last rows of batch_->voucher_programs
 };
 
 }  // namespace cpx::projector::detail

@@ -261,6 +261,102 @@ void copy_accounts(Copier& copier, const std::vector<ledger::Account>& accounts)
         });
 }
 
+// The batch's voucher programs, vouchers and voucher events, in that order (an event
+// names its program and voucher). An id the exchange leaves 0 is NULL in the table, and
+// so are the side and the cap period where the event's kind has none; everything else is
+// written as the exchange gave it, for the table's checks to judge
+// (db/migrations/0006_vouchers.sql).
+void copy_vouchers(Copier& copier, const Batch& batch) {
+    using exchange::VoucherEventKind;
+    if (!batch.voucher_programs.empty()) {
+        copier.copy(
+            "COPY voucher_programs (id, issuer, name, initial_budget_fen, share_bps, mode, side, "
+            "cap_per_beneficiary_fen, cap_period_ns, pool_cap_fen, kinds, hubs, "
+            "accelerator_models, domestic_only, approved_providers, allow_affiliated, "
+            "allow_both_sides, valid_from_ns, valid_until_ns, budget_account_id, created_seq, "
+            "created_ts_ns) FROM STDIN (FORMAT binary)",
+            batch.voucher_programs, [](CopyWriter& w, const detail::ProgramRow& row) {
+                const exchange::VoucherProgramSpec& p = row.spec;
+                w.row(22);
+                w.int4(static_cast<std::int32_t>(p.id));
+                w.int8(static_cast<std::int64_t>(p.issuer));
+                w.text(p.name);
+                w.int8(p.budget_fen);
+                w.int4(static_cast<std::int32_t>(p.share_bps));
+                w.int2(static_cast<std::int16_t>(p.mode));
+                w.int2(static_cast<std::int16_t>(p.side));
+                w.int8(p.cap_per_beneficiary_fen);
+                w.int8(p.cap_period_ns);
+                w.int8(p.pool_cap_fen);
+                w.int2(static_cast<std::int16_t>(p.kinds));
+                w.text_array(p.hubs);
+                w.text_array(p.accelerator_models);
+                w.boolean(p.domestic_only);
+                w.int8_array(p.approved_providers);
+                w.boolean(p.allow_affiliated);
+                w.boolean(p.allow_both_sides);
+                w.int8(p.valid_from_ns);
+                w.int8(p.valid_until_ns);
+                w.int8(static_cast<std::int64_t>(exchange::Exchange::voucher_budget_account(p.id)));
+                w.int8(static_cast<std::int64_t>(row.created_seq));
+                w.int8(row.created_ts_ns);
+            });
+    }
+    if (!batch.vouchers.empty()) {
+        copier.copy(
+            "COPY vouchers (id, program, beneficiary, face_fen, expiry_ns, ref, granted_seq, "
+            "granted_ts_ns) FROM STDIN (FORMAT binary)",
+            batch.vouchers, [](CopyWriter& w, const detail::VoucherRow& v) {
+                w.row(8);
+                w.int8(static_cast<std::int64_t>(v.id));
+                w.int4(static_cast<std::int32_t>(v.program));
+                w.int8(static_cast<std::int64_t>(v.beneficiary));
+                w.int8(v.face_fen);
+                w.int8(v.expiry_ns);
+                w.text(v.ref);
+                w.int8(static_cast<std::int64_t>(v.granted_seq));
+                w.int8(v.granted_ts_ns);
+            });
+    }
+    if (!batch.voucher_events.empty()) {
+        copier.copy(
+            "COPY voucher_events (seq, idx, kind, program, voucher, trade_id, side, beneficiary, "
+            "provider, amount_fen, share_fen, reason, transfer_id, cap_period, ts_ns) FROM STDIN "
+            "(FORMAT binary)",
+            batch.voucher_events, [](CopyWriter& w, const detail::VoucherEventRow& row) {
+                const exchange::VoucherEvent& e = row.event;
+                const bool program_event = e.kind == VoucherEventKind::ProgramCreated ||
+                                           e.kind == VoucherEventKind::ProgramFunded;
+                const bool claim = e.kind == VoucherEventKind::Redeemed ||
+                                   e.kind == VoucherEventKind::RedemptionRefused;
+                const auto id_or_null = [&w](std::uint64_t id) {
+                    w.int8_or_null(static_cast<std::int64_t>(id), id == 0);
+                };
+                w.row(15);
+                w.int8(static_cast<std::int64_t>(e.seq));
+                w.int4(static_cast<std::int32_t>(row.idx));
+                w.int2(static_cast<std::int16_t>(e.kind));
+                w.int4(static_cast<std::int32_t>(e.program));
+                id_or_null(e.voucher);
+                id_or_null(e.trade_id);
+                if (program_event) {
+                    w.null();
+                } else {
+                    w.int2(static_cast<std::int16_t>(e.side));
+                }
+                w.int8(static_cast<std::int64_t>(e.beneficiary));
+                id_or_null(e.provider);
+                w.int8(e.amount_fen);
+                w.int8(e.share_fen);
+                w.int2(static_cast<std::int16_t>(e.reason));
+                id_or_null(e.transfer_id);
+                // The cap period is a redemption's or a refusal's (period 0 is a value).
+                w.int8_or_null(e.cap_period, !claim);
+                w.int8(e.ts_ns);
+            });
+    }
+}
+
 }  // namespace
 
 // ---- Construction and recovery -----------------------------------------------------------
@@ -303,7 +399,7 @@ void LedgerProjector::reset_replica() {
     collector_->end();
     replica_.reset();  // frees the old one's tables before the new one allocates its own
     replica_ = std::make_unique<exchange::Exchange>(config_.exchange, null_sink_);
-    replica_->set_observers(collector_.get(), collector_.get());
+    replica_->set_observers(collector_.get(), collector_.get(), collector_.get());
 }
 
 RecoveryInfo LedgerProjector::start_from_database() {
@@ -378,7 +474,7 @@ RecoveryInfo LedgerProjector::start_from_database() {
             if (!info.snapshot_refused.empty()) {
                 reset_replica();  // the journal alone rebuilds everything
             } else {
-                replica_->set_observers(collector_.get(), collector_.get());
+                replica_->set_observers(collector_.get(), collector_.get(), collector_.get());
             }
         }
     }
@@ -453,13 +549,14 @@ std::uint64_t LedgerProjector::project_batch() {
                     throw std::runtime_error("projector: journal row " + std::to_string(seq) +
                                              " does not decode: " + error);
                 }
-                collector_->set_note(
-                    decoded.request.payload != nullptr ? &decoded.request.payload->note : nullptr);
+                collector_->set_payload(decoded.request.payload);
                 replica_->apply(decoded.request);
-                collector_->set_note(nullptr);
+                collector_->set_payload(nullptr);
+                collector_->describe_programs(*replica_);
             });
     } catch (...) {
         // The replica may hold part of a batch: it is rebuilt by the next recovery.
+        collector_->set_payload(nullptr);
         collector_->end();
         recovered_ = false;
         throw;
@@ -768,6 +865,10 @@ void LedgerProjector::write_batch(Batch& batch) {
                 });
         }
         lap(stats_.copy_events_us, clock);
+        // After the transfers and the obligation events: a program names its budget
+        // account, a redemption its transfer and its settled trade.
+        copy_vouchers(copier, batch);
+        lap(stats_.copy_vouchers_us, clock);
         pg.exec("COMMIT");
         lap(stats_.commit_us, clock);
     } catch (const std::exception& e) {
@@ -803,6 +904,7 @@ void LedgerProjector::write_batch(Batch& batch) {
     stats_.transfers_netted.fetch_add(batch.netted, std::memory_order_relaxed);
     stats_.obligations.fetch_add(batch.obligations.size(), std::memory_order_relaxed);
     stats_.obligation_events.fetch_add(batch.events.size(), std::memory_order_relaxed);
+    stats_.voucher_events.fetch_add(batch.voucher_events.size(), std::memory_order_relaxed);
     stats_.last_batch_requests.store(batch.requests(), std::memory_order_relaxed);
     stats_.last_commit_ms.store(elapsed_ms(started), std::memory_order_relaxed);
 
@@ -950,6 +1052,41 @@ DatabaseCheck LedgerProjector::check_against_database(bool recompute) const {
                     "obligation " + std::to_string(o.id) + " is " +
                     exchange::obligation_state_name(o.state) + " in the replica, PostgreSQL has " +
                     std::string(r.text(row, 0)) + " " + std::string(r.text(row, 1)));
+            }
+        }
+    }
+    {
+        PgResult r = pg.query(
+            "SELECT id, funded_fen, budget_left_fen, granted_fen, revoked_fen, redeemed_fen, "
+            "vouchers, redemptions FROM voucher_program_status ORDER BY id");
+        const std::vector<exchange::VoucherProgramView> programs = replica_->voucher_programs();
+        check.voucher_programs = programs.size();
+        if (static_cast<std::size_t>(r.rows()) != programs.size()) {
+            check.problems.push_back("voucher programs: PostgreSQL has " +
+                                     std::to_string(r.rows()) + ", the replica " +
+                                     std::to_string(programs.size()));
+        }
+        const std::size_t n = std::min(programs.size(), static_cast<std::size_t>(r.rows()));
+        for (std::size_t i = 0; i < n; ++i) {
+            const int row = static_cast<int>(i);
+            const exchange::VoucherProgramView& p = programs[i];
+            const std::int64_t expected[] = {static_cast<std::int64_t>(p.spec.id),
+                                             p.funded_fen,
+                                             p.budget_fen,
+                                             p.granted_fen,
+                                             p.revoked_fen,
+                                             p.redeemed_fen,
+                                             static_cast<std::int64_t>(p.vouchers),
+                                             static_cast<std::int64_t>(p.redemptions)};
+            for (int column = 0; column < 8; ++column) {
+                if (r.i64(row, column) != expected[column]) {
+                    check.problems.push_back("voucher program " + std::to_string(p.spec.id) +
+                                             ": column " + std::to_string(column) +
+                                             " of voucher_program_status is " +
+                                             std::string(r.text(row, column)) + ", the replica's " +
+                                             std::to_string(expected[column]));
+                    break;
+                }
             }
         }
     }

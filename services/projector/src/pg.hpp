@@ -214,9 +214,52 @@ class CopyWriter {
         u32(static_cast<std::uint32_t>(v.size()));
         out_.append(v);
     }
+    void boolean(bool v) {
+        u32(1);
+        out_.push_back(v ? '\1' : '\0');
+    }
     void null() { u32(0xFFFFFFFFu); }
 
+    // One-dimensional arrays (array_send's format): the dimensions, a has-nulls flag, the
+    // element type's OID, each dimension's length and lower bound (1), then the elements
+    // as fields. An empty array has no dimensions. PostgreSQL refuses an element type
+    // other than the column's, so text[] and bigint[] have a writer each.
+    void text_array(const std::vector<std::string>& items) {
+        std::size_t bytes = 0;
+        for (const std::string& item : items) {
+            bytes += 4 + item.size();
+        }
+        array_header(items.size(), kTextOid, bytes);
+        for (const std::string& item : items) {
+            text(item);
+        }
+    }
+    template <typename Int>
+    void int8_array(const std::vector<Int>& items) {
+        array_header(items.size(), kInt8Oid, items.size() * 12);
+        for (const Int item : items) {
+            int8(static_cast<std::int64_t>(item));
+        }
+    }
+
   private:
+    static constexpr std::uint32_t kInt8Oid = 20;
+    static constexpr std::uint32_t kTextOid = 25;
+
+    // The field's length, then the array's header; `element_bytes` is the length of the
+    // elements that follow, each with its own length.
+    void array_header(std::size_t count, std::uint32_t element_oid, std::size_t element_bytes) {
+        const bool empty = count == 0;
+        u32(static_cast<std::uint32_t>((empty ? 12 : 20) + element_bytes));
+        u32(empty ? 0 : 1);  // dimensions
+        u32(0);              // no NULL elements
+        u32(element_oid);
+        if (!empty) {
+            u32(static_cast<std::uint32_t>(count));
+            u32(1);  // lower bound
+        }
+    }
+
     void u16(std::uint16_t v) {
         const char bytes[2] = {static_cast<char>(v >> 8), static_cast<char>(v)};
         out_.append(bytes, 2);

@@ -1,16 +1,17 @@
 #pragma once
-// The ledger projector: keeps PostgreSQL's ledger (ledger_accounts, transfers) and
-// settlement tables (obligations, obligation_events) equal to the exchange's, as a
-// projection of the committed journal, entirely off the order path.
+// The ledger projector: keeps PostgreSQL's ledger (ledger_accounts, transfers),
+// settlement tables (obligations, obligation_events) and voucher tables
+// (voucher_programs, vouchers, voucher_events) equal to the exchange's, as a projection
+// of the committed journal, entirely off the order path.
 //
 // It owns a replica Exchange (the live one's ExchangeConfig) whose observers collect
-// every ledger account opened, every transfer and every obligation event. It reads the
-// committed journal rows after its progress, in order, a batch at a time (binary COPY,
-// at most batch_requests_max requests, applied as they arrive), applies them to the
-// replica, and writes what they did in ONE transaction together with its progress (the
-// last journal seq of the batch): a crash never writes a batch twice or half of one.
-// Batches are request boundaries. A writer thread commits batch k while the next one is
-// read and applied, so the replica and PostgreSQL work at the same time.
+// every ledger account opened, every transfer, every obligation event and every voucher
+// event. It reads the committed journal rows after its progress, in order, a batch at a
+// time (binary COPY, at most batch_requests_max requests, applied as they arrive),
+// applies them to the replica, and writes what they did in ONE transaction together with
+// its progress (the last journal seq of the batch): a crash never writes a batch twice or
+// half of one. Batches are request boundaries. A writer thread commits batch k while the
+// next one is read and applied, so the replica and PostgreSQL work at the same time.
 //
 // Netting within a batch: a pending transfer created and resolved in the same batch
 // never reaches PostgreSQL. A void of it drops both; a post of it is written as a
@@ -24,12 +25,19 @@
 // The obligation's creation is its `obligations` row; its later steps are
 // `obligation_events` rows (db/migrations/0004_settlement.sql).
 //
+// Vouchers (db/migrations/0006_vouchers.sql): a program's creation is also its
+// `voucher_programs` row (the spec as the replica holds it once the request is applied),
+// a grant also its `vouchers` row (with the expiry and reference of the GrantVoucher
+// payload), and every voucher event a `voucher_events` row, numbered within its request.
+// They are written in the batch's transaction after its transfers and obligation events,
+// because the tables check a redemption against its transfer and its settled trade.
+//
 // Restart: start_from_database() loads the newest snapshot at or before the stored
-// progress, replays the journal silently up to the progress (the observers ignore what
-// PostgreSQL has already), checks that PostgreSQL's accounts equal the replica's there,
-// and projects from the next seq on. Every snapshot_every requests the projector takes
-// the replica's snapshot; a snapshot thread writes it after its batch has committed
-// (cpxd's restarts load it too).
+// progress, replays the journal silently up to the progress (every observer, the voucher
+// sink included, ignores what PostgreSQL has already), checks that PostgreSQL's
+// accounts equal the replica's there, and projects from the next seq on. Every
+// snapshot_every requests the projector takes the replica's snapshot; a snapshot thread
+// writes it after its batch has committed (cpxd's restarts load it too).
 //
 // Threads: start() runs a background thread that polls the journal (every
 // poll_interval_ms, or at once after wake()) and projects what it finds; stop() lets it
@@ -97,6 +105,7 @@ struct ProjectorStats {
     std::atomic<std::uint64_t> transfers_netted{0};  // transfers netted away (not written)
     std::atomic<std::uint64_t> obligations{0};       // obligations rows written
     std::atomic<std::uint64_t> obligation_events{0};
+    std::atomic<std::uint64_t> voucher_events{0};  // voucher_events rows written
     std::atomic<std::uint64_t> snapshots{0};
     std::atomic<std::uint64_t> failures{0};  // failed batches or reads (retried)
     std::atomic<std::uint64_t> last_batch_requests{0};
@@ -109,7 +118,8 @@ struct ProjectorStats {
     std::atomic<std::uint64_t> copy_transfers_us{0};
     std::atomic<std::uint64_t> copy_obligations_us{0};
     std::atomic<std::uint64_t> copy_events_us{0};
-    std::atomic<std::uint64_t> commit_us{0};  // COMMIT (the WAL flush) and the progress
+    std::atomic<std::uint64_t> copy_vouchers_us{0};  // programs, vouchers and their events
+    std::atomic<std::uint64_t> commit_us{0};         // COMMIT (the WAL flush) and the progress
     // Snapshots: taking them (state hash and save, on the replica's thread) and writing
     // them (the snapshot thread).
     std::atomic<std::uint64_t> snapshot_take_us{0};
@@ -121,6 +131,7 @@ struct DatabaseCheck {
     std::uint64_t seq = 0;  // the projected seq compared at
     std::uint64_t accounts = 0;
     std::uint64_t open_obligations = 0;
+    std::uint64_t voucher_programs = 0;
     std::vector<std::string> problems;  // empty when everything agrees
     bool ok() const { return problems.empty(); }
 };
@@ -180,7 +191,8 @@ class LedgerProjector {
     // Compares PostgreSQL with the replica at the projected seq (idle projector only):
     // every ledger account (identity and four totals) equal, ledger_totals balanced and
     // equal to the replica's totals, the open obligations (obligation_status) equal to
-    // the replica's; with recompute, also ledger_balance_check empty (every account's
+    // the replica's, every voucher program's totals (voucher_program_status) equal to the
+    // replica's; with recompute, also ledger_balance_check empty (every account's
     // totals recomputed from all transfers: a full scan, for tests and audits).
     DatabaseCheck check_against_database(bool recompute = true) const;
 
