@@ -3,7 +3,7 @@
 //
 //   cpx-settle-bench [--database_url URL] [--trades N] [--buyers B] [--providers P]
 //                    [--batch N] [--snapshot_every N] [--check 0|1] [--keep 1]
-//                    [--migrations_dir DIR] [--setup_sql SQL]
+//                    [--migrations_dir DIR] [--setup_sql SQL] [--vouchers 0|1]
 //
 // In a scratch database (created on the server of --database_url, default the
 // CPX_DATABASE_URL environment variable; migrated; dropped at the end unless --keep):
@@ -29,7 +29,10 @@
 // Each phase prints one line "settle-bench phase=... key=value ..."; a final check
 // compares PostgreSQL with the replica (--check 1, the default). --setup_sql runs SQL
 // in the scratch database after the migrations, as its owner: for measuring what a
-// schema change would do (docs/BENCHMARKS.md used it to drop indexes).
+// schema change would do (docs/BENCHMARKS.md used it to drop indexes). --vouchers 1
+// gives every buyer a voucher of one program that pays 30% of every deal (an issuer
+// account funds it), so that the settlement run also redeems one voucher per obligation
+// (one more transfer and one voucher event each): the cost of vouchers in (b) and (c).
 
 #include <libpq-fe.h>
 #include <unistd.h>
@@ -77,6 +80,7 @@ struct Options {
     bool keep = false;
     std::string migrations_dir;
     std::string setup_sql;
+    bool vouchers = false;
 };
 
 Options parse(int argc, char** argv) {
@@ -115,6 +119,8 @@ Options parse(int argc, char** argv) {
             o.migrations_dir = value;
         } else if (arg == "--setup_sql") {
             o.setup_sql = value;
+        } else if (arg == "--vouchers") {
+            o.vouchers = value != "0";
         } else {
             throw std::invalid_argument("unknown flag " + arg + " (see the file's header)");
         }
@@ -293,6 +299,41 @@ class Driver {
         for (std::uint32_t v = 0; v < options_.providers; ++v) {
             provider_keys_.push_back(make(false, v));
         }
+        if (options_.vouchers) {
+            setup_vouchers();
+        }
+    }
+
+    // An issuer after the providers (so that provider n stays account 2 + buyers + n),
+    // one program paying 30% of every deal, and a voucher for every buyer that no run
+    // of this benchmark can use up.
+    void setup_vouchers() {
+        Payload p;
+        p.account.name = "issuer";
+        p.account.role = cpx::exchange::Role::Issuer;
+        admin(RequestType::CreateAccount, p);
+        const cpx::exchange::AccountId issuer = p.account.id;
+        p = Payload{};
+        p.amount_fen = 1'000'000'000'000'000;
+        p.deposit_id = "issuer-budget";
+        admin(RequestType::CreditDeposit, p, issuer);
+        p = Payload{};
+        p.program.issuer = issuer;
+        p.program.name = "bench program";
+        p.program.budget_fen = 1'000'000'000'000'000;
+        p.program.share_bps = 3'000;
+        p.program.valid_from_ns = 0;
+        p.program.valid_until_ns = kWindowEnd + 365 * 24 * kHourNs;
+        admin(RequestType::CreateVoucherProgram, p);
+        const std::uint32_t program = p.programs.at(0).spec.id;
+        for (std::uint32_t b = 0; b < options_.buyers; ++b) {
+            p = Payload{};
+            p.program_id = program;
+            p.voucher_face_fen = 1'000'000'000'000;
+            p.voucher_expiry_ns = kWindowEnd + 365 * 24 * kHourNs;
+            p.voucher_ref = "buyer-" + std::to_string(b);
+            admin(RequestType::GrantVoucher, p, 2 + b);
+        }
     }
 
     // Sells rest; every buy trades against them at once.
@@ -394,24 +435,27 @@ void print_projection(const char* phase, double seconds, std::uint64_t units, co
     const std::uint64_t transfers = delta(before.transfers, after.transfers);
     const std::uint64_t obligations = delta(before.obligations, after.obligations);
     const std::uint64_t events = delta(before.obligation_events, after.obligation_events);
+    const std::uint64_t voucher_events = delta(before.voucher_events, after.voucher_events);
     const std::uint64_t rows =
-        transfers + obligations + events + delta(before.accounts, after.accounts);
+        transfers + obligations + events + voucher_events + delta(before.accounts, after.accounts);
     std::printf(
         "settle-bench phase=%s seconds=%.3f %s=%llu %s_per_s=%.0f rows=%llu rows_per_s=%.0f "
         "transfers=%llu transfers_netted=%llu obligations=%llu obligation_events=%llu "
-        "batches=%llu read_apply_s=%.3f copy_transfers_s=%.3f copy_obligations_s=%.3f "
-        "copy_events_s=%.3f commit_s=%.3f snapshots=%llu snapshot_take_s=%.3f "
-        "snapshot_write_s=%.3f\n",
+        "voucher_events=%llu batches=%llu read_apply_s=%.3f copy_transfers_s=%.3f "
+        "copy_obligations_s=%.3f copy_events_s=%.3f copy_vouchers_s=%.3f commit_s=%.3f "
+        "snapshots=%llu snapshot_take_s=%.3f snapshot_write_s=%.3f\n",
         phase, seconds, unit, static_cast<unsigned long long>(units), unit,
         static_cast<double>(units) / seconds, static_cast<unsigned long long>(rows),
         static_cast<double>(rows) / seconds, static_cast<unsigned long long>(transfers),
         static_cast<unsigned long long>(delta(before.transfers_netted, after.transfers_netted)),
         static_cast<unsigned long long>(obligations), static_cast<unsigned long long>(events),
+        static_cast<unsigned long long>(voucher_events),
         static_cast<unsigned long long>(delta(before.batches, after.batches)),
         static_cast<double>(delta(before.read_apply_us, after.read_apply_us)) / 1e6,
         static_cast<double>(delta(before.copy_transfers_us, after.copy_transfers_us)) / 1e6,
         static_cast<double>(delta(before.copy_obligations_us, after.copy_obligations_us)) / 1e6,
         static_cast<double>(delta(before.copy_events_us, after.copy_events_us)) / 1e6,
+        static_cast<double>(delta(before.copy_vouchers_us, after.copy_vouchers_us)) / 1e6,
         static_cast<double>(delta(before.commit_us, after.commit_us)) / 1e6,
         static_cast<unsigned long long>(delta(before.snapshots, after.snapshots)),
         static_cast<double>(delta(before.snapshot_take_us, after.snapshot_take_us)) / 1e6,
@@ -430,6 +474,8 @@ void snapshot_stats(const cpx::projector::ProjectorStats& from,
     copy(from.transfers_netted, to.transfers_netted);
     copy(from.obligations, to.obligations);
     copy(from.obligation_events, to.obligation_events);
+    copy(from.voucher_events, to.voucher_events);
+    copy(from.copy_vouchers_us, to.copy_vouchers_us);
     copy(from.read_apply_us, to.read_apply_us);
     copy(from.copy_accounts_us, to.copy_accounts_us);
     copy(from.copy_transfers_us, to.copy_transfers_us);
@@ -510,14 +556,19 @@ int run(const Options& o) {
         // (b) the settlement run, in memory.
         cpx::exchange::SettlementRunResult result;
         const double settle_s = driver.settle(result);
+        std::uint64_t redemptions = 0;
+        for (const cpx::exchange::VoucherProgramView& v : driver.exchange().voucher_programs()) {
+            redemptions += v.redemptions;
+        }
         std::printf(
             "settle-bench phase=b_run_settlement_in_memory seconds=%.3f settled=%llu failed=%llu "
-            "settled_per_s=%.0f paid_fen=%lld fee_fen=%lld\n",
+            "settled_per_s=%.0f paid_fen=%lld fee_fen=%lld voucher_redemptions=%llu\n",
             settle_s, static_cast<unsigned long long>(result.settled),
             static_cast<unsigned long long>(result.failed),
             static_cast<double>(result.settled) / settle_s,
             static_cast<long long>(result.amounts.paid_fen),
-            static_cast<long long>(result.amounts.fee_fen));
+            static_cast<long long>(result.amounts.fee_fen),
+            static_cast<unsigned long long>(redemptions));
         std::fflush(stdout);
         driver.wait_durable();
 
