@@ -37,8 +37,9 @@ TEST_F(GatewayHealth, ReflectionListsEveryService) {
     ASSERT_TRUE(answer.status.ok()) << answer.status.error_message();
     ASSERT_EQ(answer.responses.size(), 1u);
     const std::string& listing = answer.responses.front();
-    for (const char* service : {"cpx.v1.OrderEntry", "cpx.v1.MarketData", "cpx.v1.AccountQuery",
-                                "cpx.v1.Admin", "cpx.v1.Settlement", "grpc.health.v1.Health"}) {
+    for (const char* service :
+         {"cpx.v1.OrderEntry", "cpx.v1.MarketData", "cpx.v1.AccountQuery", "cpx.v1.Admin",
+          "cpx.v1.Settlement", "cpx.v1.Vouchers", "grpc.health.v1.Health"}) {
         EXPECT_NE(listing.find(service), std::string::npos) << service;
     }
 }

@@ -51,7 +51,7 @@ int answer(const Global& global, const grpc::Status& status, const Message& mess
 int add_instrument(Client& client, const Args& a) {
     a.reject_unknown({"id", "symbol", "kind", "hub", "unit", "window-start", "window-end", "tick",
                       "lot", "quantity-min", "quantity-max", "price-min", "price-max", "band-bps",
-                      "reference", "protection-ticks", "state"});
+                      "reference", "protection-ticks", "state", "accelerator-model"});
     cpx::v1::AddInstrumentRequest request;
     cpx::v1::Instrument* i = request.mutable_instrument();
     i->set_instrument_id(static_cast<std::uint32_t>(a.integer("id")));
@@ -82,6 +82,7 @@ int add_instrument(Client& client, const Args& a) {
         throw UsageError("--state must be continuous, auction, closed or halted");
     }
     i->set_state(states.at(state));
+    i->set_accelerator_model(a.text_or("accelerator-model", ""));
     cpx::v1::Instrument reply;
     const grpc::Status status =
         client.admin().AddInstrument(client.context().get(), request, &reply);
@@ -115,10 +116,11 @@ int create_account(Client& client, const Args& a) {
     const std::map<std::string, cpx::v1::Role> roles = {{"provider", cpx::v1::ROLE_PROVIDER},
                                                         {"buyer", cpx::v1::ROLE_BUYER},
                                                         {"operator", cpx::v1::ROLE_OPERATOR},
-                                                        {"regulator", cpx::v1::ROLE_REGULATOR}};
+                                                        {"regulator", cpx::v1::ROLE_REGULATOR},
+                                                        {"issuer", cpx::v1::ROLE_ISSUER}};
     const std::string role = a.text("role");
     if (roles.count(role) == 0) {
-        throw UsageError("--role must be provider, buyer, operator or regulator");
+        throw UsageError("--role must be provider, buyer, operator, regulator or issuer");
     }
     cpx::v1::CreateAccountRequest request;
     cpx::v1::Account* account = request.mutable_account();

@@ -170,6 +170,11 @@ std::pair<Global, Args> parse(int argc, const char* const* argv) {
         return {global, Args("help", {})};
     }
     std::string command = argv[i++];
+    // Voucher commands have a subcommand ("voucher grant"): the command is both words.
+    if (command == "voucher" && i < argc && std::string(argv[i]).rfind("--", 0) != 0) {
+        command += " ";
+        command += argv[i++];
+    }
     std::map<std::string, std::string> options;
     for (; i < argc; ++i) {
         std::string arg = argv[i];

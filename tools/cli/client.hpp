@@ -16,6 +16,7 @@
 #include "cpx/v1/market_data.grpc.pb.h"
 #include "cpx/v1/orders.grpc.pb.h"
 #include "cpx/v1/settlement.grpc.pb.h"
+#include "cpx/v1/voucher.grpc.pb.h"
 
 namespace cpx::cli {
 
@@ -31,6 +32,7 @@ class Client {
     cpx::v1::AccountQuery::Stub& account() { return *account_; }
     cpx::v1::Admin::Stub& admin() { return *admin_; }
     cpx::v1::Settlement::Stub& settlement() { return *settlement_; }
+    cpx::v1::Vouchers::Stub& vouchers() { return *vouchers_; }
 
   private:
     Global global_;
@@ -40,6 +42,7 @@ class Client {
     std::unique_ptr<cpx::v1::AccountQuery::Stub> account_;
     std::unique_ptr<cpx::v1::Admin::Stub> admin_;
     std::unique_ptr<cpx::v1::Settlement::Stub> settlement_;
+    std::unique_ptr<cpx::v1::Vouchers::Stub> vouchers_;
 };
 
 // Prints a refusal (the gRPC code, the machine-readable reason and the message) and
@@ -69,8 +72,11 @@ std::string time_text(std::int64_t ns);
 int run_trading_command(Client& client, const Args& args);
 int run_admin_command(Client& client, const Args& args);
 int run_settlement_command(Client& client, const Args& args);
+int run_voucher_command(Client& client, const Args& args);
 bool is_trading_command(const std::string& command);
 bool is_admin_command(const std::string& command);
 bool is_settlement_command(const std::string& command);
+// "voucher" and "voucher SUBCOMMAND".
+bool is_voucher_command(const std::string& command);
 
 }  // namespace cpx::cli

@@ -41,11 +41,11 @@ operator
   add-instrument    --id N --symbol S --hub H --window-start T --window-end T [--kind compute|token]
                     [--tick P] [--lot N] [--quantity-min N] [--quantity-max N] [--price-min P]
                     [--price-max P] [--band-bps N] [--reference P] [--protection-ticks N]
-                    [--state continuous|auction|closed|halted]
+                    [--state continuous|auction|closed|halted] [--accelerator-model M]
   halt | halt-and-cancel | resume | start-auction | freeze-auction | end-auction | close
                     --instrument ID
   set-reference     --instrument ID --reference P
-  create-account    --name S --role provider|buyer|operator|regulator [--owner-group S]
+  create-account    --name S --role provider|buyer|operator|regulator|issuer [--owner-group S]
                     [--quantity-max N] [--notional-max P] [--orders-per-second N]
   create-key        --account ID
   deposit           --account ID --amount P --deposit-id S
@@ -53,6 +53,22 @@ operator
   register-capacity --account ID --hub H --window-start T --window-end T
                     (--model M --devices N | --kind token --bundles N) [--green-bps N]
   set-accelerators  --models H100-SXM=989,ASCEND-910B=320:domestic
+
+vouchers (算力券)
+  voucher create-program  --issuer ID --name S --share-bps N --valid-from T --valid-until T
+                    [--budget P] [--mode discount|rebate] [--side buyer|provider]
+                    [--cap P] [--cap-period D] [--pool-cap P] [--kinds compute,token]
+                    [--hubs H,H] [--models M,M] [--domestic-only] [--providers ID,ID]
+                    [--allow-affiliated] [--allow-both-sides true|false]
+                    (operator; D is nanoseconds or a count of days "365d" or hours "24h")
+  voucher fund      --program ID --amount P             (operator: more of the issuer's money)
+  voucher grant     --program ID --account ID --face P --expiry T --ref S      (operator)
+  voucher revoke    --voucher ID                        (operator)
+  voucher programs  [--program ID]   (operator, regulator: all; issuer: its own; others: theirs)
+  voucher list      [--program ID] [--account ID]
+  voucher report    [--program ID] [--group beneficiary|provider|period] [--csv]
+                    (operator, regulator, issuer; --csv: program,group,key,period_start_ns,
+                    redeemed_fen,redemptions)
 )";
 
 }  // namespace
@@ -73,6 +89,9 @@ int main(int argc, char** argv) {
         }
         if (cpx::cli::is_settlement_command(args.command())) {
             return cpx::cli::run_settlement_command(client, args);
+        }
+        if (cpx::cli::is_voucher_command(args.command())) {
+            return cpx::cli::run_voucher_command(client, args);
         }
         throw cpx::cli::UsageError("unknown command '" + args.command() + "'");
     } catch (const cpx::cli::UsageError& e) {

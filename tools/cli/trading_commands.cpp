@@ -290,11 +290,11 @@ int balances(Client& client, const Args& a) {
         return 0;
     }
     std::cout << "account " << response.account_id() << "\n";
-    Table money(
-        {"balance CNY", "reserved CNY", "available CNY", "unsettled CNY", "collateral CNY"});
+    Table money({"balance CNY", "reserved CNY", "available CNY", "unsettled CNY", "collateral CNY",
+                 "vouchers CNY"});
     money.add({yuan(response.balance_fen()), yuan(response.reserved_fen()),
                yuan(response.available_fen()), yuan(response.unsettled_fen()),
-               yuan(response.collateral_fen())});
+               yuan(response.collateral_fen()), yuan(response.voucher_fen())});
     money.print();
     if (response.capacity_size() > 0) {
         Table capacity({"hub", "window start", "window end", "registered", "offered", "sold"});
@@ -323,11 +323,12 @@ int instruments(Client& client, const Args& a) {
     }
     static const char* kStates[] = {"closed", "call auction", "auction no-cancel", "continuous",
                                     "halted"};
-    Table table({"id", "symbol", "kind", "hub", "window start", "window end", "unit", "tick", "lot",
-                 "band bps", "reference", "state"});
+    Table table({"id", "symbol", "kind", "hub", "model", "window start", "window end", "unit",
+                 "tick", "lot", "band bps", "reference", "state"});
     for (const auto& i : response.instruments()) {
         table.add({std::to_string(i.instrument_id()), i.symbol(),
                    i.kind() == cpx::v1::INSTRUMENT_KIND_TOKEN_BUNDLE ? "token" : "compute", i.hub(),
+                   i.accelerator_model().empty() ? "-" : i.accelerator_model(),
                    time_text(i.window_start_ns()), time_text(i.window_end_ns()), i.unit(),
                    yuan(i.tick_size_fen()), std::to_string(i.lot_size()),
                    std::to_string(i.band_bps()), yuan(i.reference_price_fen()),

@@ -1,5 +1,8 @@
 #include "cpx/gateway/convert.hpp"
 
+#include <algorithm>
+#include <utility>
+
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
@@ -81,6 +84,11 @@ cpx::v1::ExecType to_proto(exchange::ExecType exec) {
 // An enum value outside the engine's range reaches it as such and is refused there.
 constexpr std::uint8_t kInvalidEnum = 0xFF;
 
+// The exchange's bound on accelerator model names (its accelerator table's rule).
+constexpr std::size_t kAcceleratorModelBytesMax = 64;
+// An instrument's hub is a fixed field of 16 bytes: a longer hub matches no instrument.
+constexpr std::size_t kHubBytesMax = 16;
+
 }  // namespace
 
 cpx::v1::Side to_proto(matching::Side side) {
@@ -100,14 +108,40 @@ cpx::v1::TradingState to_proto(matching::TradingState state) {
 }
 
 cpx::v1::Role to_proto(exchange::Role role) {
-    return static_cast<cpx::v1::Role>(static_cast<int>(role));
+    switch (role) {
+        case exchange::Role::Provider:
+            return cpx::v1::ROLE_PROVIDER;
+        case exchange::Role::Buyer:
+            return cpx::v1::ROLE_BUYER;
+        case exchange::Role::Operator:
+            return cpx::v1::ROLE_OPERATOR;
+        case exchange::Role::Regulator:
+            return cpx::v1::ROLE_REGULATOR;
+        case exchange::Role::Issuer:
+            return cpx::v1::ROLE_ISSUER;
+        case exchange::Role::None:
+            break;
+    }
+    return cpx::v1::ROLE_UNSPECIFIED;
 }
 
 exchange::Role from_proto(cpx::v1::Role role) {
-    if (role < cpx::v1::ROLE_PROVIDER || role > cpx::v1::ROLE_REGULATOR) {
-        return exchange::Role::None;
+    // Every other value, UNSPECIFIED included, reaches the exchange as None and is
+    // refused there as an invalid account.
+    switch (role) {
+        case cpx::v1::ROLE_PROVIDER:
+            return exchange::Role::Provider;
+        case cpx::v1::ROLE_BUYER:
+            return exchange::Role::Buyer;
+        case cpx::v1::ROLE_OPERATOR:
+            return exchange::Role::Operator;
+        case cpx::v1::ROLE_REGULATOR:
+            return exchange::Role::Regulator;
+        case cpx::v1::ROLE_ISSUER:
+            return exchange::Role::Issuer;
+        default:
+            return exchange::Role::None;
     }
-    return static_cast<exchange::Role>(role);
 }
 
 cpx::v1::InstrumentKind to_proto(matching::InstrumentKind kind) {
@@ -257,11 +291,17 @@ void to_proto(const exchange::InstrumentView& in, cpx::v1::Instrument& out) {
     out.set_reference_price_fen(in.reference_price);
     out.set_market_protection_ticks(s.market_protection_ticks);
     out.set_state(to_proto(in.state));
+    out.set_accelerator_model(in.accelerator_model);
 }
 
 bool from_proto(const cpx::v1::Instrument& in, matching::InstrumentSpec& out, std::string& error) {
     if (in.symbol().size() > 32 || in.hub().size() > 16 || in.unit().size() > 16) {
         error = "symbol (32 bytes), hub (16) or unit (16) too long";
+        return false;
+    }
+    if (!in.accelerator_model().empty() &&
+        !printable_text(in.accelerator_model(), kAcceleratorModelBytesMax)) {
+        error = "accelerator_model: at most 64 printable ASCII characters";
         return false;
     }
     if (in.kind() != cpx::v1::INSTRUMENT_KIND_COMPUTE &&
@@ -322,6 +362,7 @@ void to_proto(const exchange::BalanceView& in, cpx::v1::BalancesResponse& out) {
     out.set_available_fen(in.available_fen);
     out.set_unsettled_fen(in.unsettled_fen);
     out.set_collateral_fen(in.collateral_fen);
+    out.set_voucher_fen(in.voucher_fen);
     for (const exchange::CapacityView& c : in.capacity) {
         cpx::v1::CapacityPosition* p = out.add_capacity();
         p->set_hub(c.hub);
@@ -367,6 +408,187 @@ void to_proto(const exchange::Obligation& in, cpx::v1::Obligation& out) {
     out.set_delivered_ns(in.delivered_ns);
     out.set_due_ns(in.due_ns);
     out.set_created_seq(in.created_seq);
+}
+
+bool printable_text(std::string_view text, std::size_t bytes_max) {
+    return !text.empty() && text.size() <= bytes_max &&
+           std::all_of(text.begin(), text.end(), [](char c) { return c >= ' ' && c <= '~'; });
+}
+
+cpx::v1::VoucherState to_proto(exchange::VoucherState state) {
+    switch (state) {
+        case exchange::VoucherState::Active:
+            return cpx::v1::VOUCHER_STATE_ACTIVE;
+        case exchange::VoucherState::UsedUp:
+            return cpx::v1::VOUCHER_STATE_USED_UP;
+        case exchange::VoucherState::Expired:
+            return cpx::v1::VOUCHER_STATE_EXPIRED;
+        case exchange::VoucherState::Revoked:
+            return cpx::v1::VOUCHER_STATE_REVOKED;
+    }
+    return cpx::v1::VOUCHER_STATE_UNSPECIFIED;
+}
+
+void to_proto(const exchange::VoucherProgramView& in, cpx::v1::VoucherProgram& out) {
+    const exchange::VoucherProgramSpec& s = in.spec;
+    cpx::v1::VoucherProgramSpec* spec = out.mutable_spec();
+    spec->set_program_id(s.id);
+    spec->set_issuer_account_id(s.issuer);
+    spec->set_name(s.name);
+    spec->set_budget_fen(s.budget_fen);
+    spec->set_share_bps(s.share_bps);
+    spec->set_mode(s.mode == exchange::VoucherMode::Rebate ? cpx::v1::VOUCHER_MODE_REBATE
+                                                           : cpx::v1::VOUCHER_MODE_DISCOUNT);
+    spec->set_side(s.side == exchange::VoucherSide::Provider ? cpx::v1::VOUCHER_SIDE_PROVIDER
+                                                             : cpx::v1::VOUCHER_SIDE_BUYER);
+    spec->set_cap_per_beneficiary_fen(s.cap_per_beneficiary_fen);
+    spec->set_cap_period_ns(s.cap_period_ns);
+    spec->set_pool_cap_fen(s.pool_cap_fen);
+    // The kinds are listed as they are, even when they are all of them, so that a reader
+    // never has to know what an empty list stands for.
+    if ((s.kinds & exchange::voucher_kinds::compute) != 0) {
+        spec->add_kinds(cpx::v1::INSTRUMENT_KIND_COMPUTE);
+    }
+    if ((s.kinds & exchange::voucher_kinds::tokens) != 0) {
+        spec->add_kinds(cpx::v1::INSTRUMENT_KIND_TOKEN_BUNDLE);
+    }
+    for (const std::string& hub : s.hubs) {
+        spec->add_hubs(hub);
+    }
+    for (const std::string& model : s.accelerator_models) {
+        spec->add_accelerator_models(model);
+    }
+    spec->set_domestic_only(s.domestic_only);
+    for (const matching::AccountId provider : s.approved_providers) {
+        spec->add_approved_provider_ids(provider);
+    }
+    spec->set_allow_affiliated(s.allow_affiliated);
+    spec->set_allow_both_sides(s.allow_both_sides);
+    spec->set_valid_from_ns(s.valid_from_ns);
+    spec->set_valid_until_ns(s.valid_until_ns);
+    out.set_funded_fen(in.funded_fen);
+    out.set_budget_fen(in.budget_fen);
+    out.set_granted_fen(in.granted_fen);
+    out.set_revoked_fen(in.revoked_fen);
+    out.set_redeemed_fen(in.redeemed_fen);
+    out.set_vouchers(in.vouchers);
+    out.set_redemptions(in.redemptions);
+    out.set_created_ns(in.created_ns);
+}
+
+void to_proto(const exchange::VoucherView& in, cpx::v1::Voucher& out) {
+    const exchange::Voucher& v = in.voucher;
+    out.set_voucher_id(v.id);
+    out.set_program_id(v.program);
+    out.set_beneficiary_account_id(v.beneficiary);
+    out.set_face_fen(v.face_fen);
+    out.set_redeemed_fen(v.redeemed_fen);
+    out.set_revoked_fen(v.revoked_fen);
+    out.set_balance_fen(v.balance_fen());
+    out.set_granted_ns(v.granted_ns);
+    out.set_expiry_ns(v.expiry_ns);
+    out.set_revoked_ns(v.revoked_ns);
+    out.set_granted_seq(v.granted_seq);
+    out.set_state(to_proto(in.state));
+    out.set_grant_ref(in.ref);
+}
+
+void to_proto(const exchange::VoucherReportRow& in, cpx::v1::VoucherReportRow& out) {
+    out.set_program_id(in.program);
+    out.set_key(in.key);
+    out.set_period_start_ns(in.period_start_ns);
+    out.set_redeemed_fen(in.redeemed_fen);
+    out.set_redemptions(in.redemptions);
+}
+
+bool from_proto(const cpx::v1::VoucherProgramSpec& in, exchange::VoucherProgramSpec& out,
+                std::string& error) {
+    const auto fail = [&error](std::string message) {
+        error = std::move(message);
+        return false;
+    };
+    if (in.issuer_account_id() == 0) {
+        return fail("issuer_account_id is required");
+    }
+    if (!printable_text(in.name(), exchange::kVoucherNameBytesMax)) {
+        return fail("name: 1 to 64 printable ASCII characters");
+    }
+    if (in.budget_fen() < 0 || in.cap_per_beneficiary_fen() < 0 || in.pool_cap_fen() < 0) {
+        return fail("budget_fen, cap_per_beneficiary_fen and pool_cap_fen cannot be negative");
+    }
+    if (in.cap_period_ns() < 0) {
+        return fail("cap_period_ns cannot be negative");
+    }
+    if (in.share_bps() < 1 || in.share_bps() > 10'000) {
+        return fail("share_bps must be 1 to 10000");
+    }
+    if (in.mode() != cpx::v1::VOUCHER_MODE_DISCOUNT && in.mode() != cpx::v1::VOUCHER_MODE_REBATE) {
+        return fail("mode must be VOUCHER_MODE_DISCOUNT or VOUCHER_MODE_REBATE");
+    }
+    if (in.side() != cpx::v1::VOUCHER_SIDE_BUYER && in.side() != cpx::v1::VOUCHER_SIDE_PROVIDER) {
+        return fail("side must be VOUCHER_SIDE_BUYER or VOUCHER_SIDE_PROVIDER");
+    }
+    std::uint8_t kinds = 0;
+    for (const int kind : in.kinds()) {
+        if (kind == cpx::v1::INSTRUMENT_KIND_COMPUTE) {
+            kinds |= exchange::voucher_kinds::compute;
+        } else if (kind == cpx::v1::INSTRUMENT_KIND_TOKEN_BUNDLE) {
+            kinds |= exchange::voucher_kinds::tokens;
+        } else {
+            return fail("kinds: INSTRUMENT_KIND_COMPUTE or INSTRUMENT_KIND_TOKEN_BUNDLE");
+        }
+    }
+    if (static_cast<std::size_t>(in.hubs_size()) > exchange::kVoucherListMax ||
+        static_cast<std::size_t>(in.accelerator_models_size()) > exchange::kVoucherListMax) {
+        return fail("hubs and accelerator_models: at most 64 each");
+    }
+    for (const std::string& hub : in.hubs()) {
+        if (!printable_text(hub, kHubBytesMax)) {
+            return fail("hubs: each 1 to 16 printable ASCII characters");
+        }
+    }
+    for (const std::string& model : in.accelerator_models()) {
+        if (!printable_text(model, kAcceleratorModelBytesMax)) {
+            return fail("accelerator_models: each 1 to 64 printable ASCII characters");
+        }
+    }
+    if (static_cast<std::size_t>(in.approved_provider_ids_size()) >
+        exchange::kApprovedProvidersMax) {
+        return fail("approved_provider_ids: at most 1024");
+    }
+    for (const std::uint32_t provider : in.approved_provider_ids()) {
+        if (provider == 0) {
+            return fail("approved_provider_ids: 0 is no account");
+        }
+    }
+    if (in.valid_from_ns() < 0 || in.valid_until_ns() <= in.valid_from_ns()) {
+        return fail("valid_until_ns must be after valid_from_ns, which cannot be negative");
+    }
+    out.id = 0;
+    out.issuer = in.issuer_account_id();
+    out.name = in.name();
+    out.budget_fen = in.budget_fen();
+    out.share_bps = in.share_bps();
+    out.mode = in.mode() == cpx::v1::VOUCHER_MODE_REBATE ? exchange::VoucherMode::Rebate
+                                                         : exchange::VoucherMode::Discount;
+    out.side = in.side() == cpx::v1::VOUCHER_SIDE_PROVIDER ? exchange::VoucherSide::Provider
+                                                           : exchange::VoucherSide::Buyer;
+    out.cap_per_beneficiary_fen = in.cap_per_beneficiary_fen();
+    out.cap_period_ns = in.cap_period_ns();
+    out.pool_cap_fen = in.pool_cap_fen();
+    // An empty list is every kind, as an empty hub or model list is any hub or model.
+    out.kinds = kinds == 0 ? exchange::voucher_kinds::all : kinds;
+    out.hubs.assign(in.hubs().begin(), in.hubs().end());
+    out.accelerator_models.assign(in.accelerator_models().begin(), in.accelerator_models().end());
+    out.domestic_only = in.domestic_only();
+    out.approved_providers.assign(in.approved_provider_ids().begin(),
+                                  in.approved_provider_ids().end());
+    out.allow_affiliated = in.allow_affiliated();
+    // Unset keeps the exchange's default (both sides may be paid).
+    out.allow_both_sides = in.has_allow_both_sides() ? in.allow_both_sides() : true;
+    out.valid_from_ns = in.valid_from_ns();
+    out.valid_until_ns = in.valid_until_ns();
+    return true;
 }
 
 namespace {

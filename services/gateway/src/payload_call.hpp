@@ -86,6 +86,21 @@ PayloadCall<Response>* make_call(GatewayContext& gateway, grpc::CallbackServerCo
     return new PayloadCall<Response>(gateway, context, response, std::move(answer));
 }
 
+// Refuses the call before submission, with the status and reason the exchange gives the
+// same refusal (or a reason of the gateway's own, for inputs the exchange never sees).
+template <typename Response>
+grpc::ServerUnaryReactor* refuse(PayloadCall<Response>* call, exchange::Code code,
+                                 std::string_view message) {
+    call->fail(error_status(code, message), exchange::code_name(code));
+    return call;
+}
+template <typename Response>
+grpc::ServerUnaryReactor* refuse(PayloadCall<Response>* call, std::string_view reason,
+                                 std::string_view message) {
+    call->fail(invalid_argument(reason, message), reason);
+    return call;
+}
+
 inline exchange::Request request_of(exchange::RequestType type, exchange::AccountId account = 0,
                                     exchange::InstrumentId instrument = 0) {
     exchange::Request r;

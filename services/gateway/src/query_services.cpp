@@ -110,6 +110,7 @@ grpc::ServerUnaryReactor* AdminService::AddInstrument(grpc::CallbackServerContex
         call->fail(invalid_argument("INVALID_INSTRUMENT", error), "INVALID_INSTRUMENT");
         return call;
     }
+    call->payload().accelerator_model = request->instrument().accelerator_model();
     exchange::Request r = request_of(RequestType::AddInstrument);
     call->start(r);
     return call;

@@ -72,7 +72,8 @@ Server::Server(ServerConfig config)
       market_data_(context_),
       account_query_(context_),
       admin_(context_),
-      settlement_(context_) {
+      settlement_(context_),
+      vouchers_(context_) {
     metrics_.watch(registry_, pipeline_);
     if (journal_) {
         metrics_.watch(registry_, *journal_);
@@ -218,6 +219,7 @@ void Server::start() {
     builder.RegisterService(&account_query_);
     builder.RegisterService(&admin_);
     builder.RegisterService(&settlement_);
+    builder.RegisterService(&vouchers_);
     // Clients that send a larger message get RESOURCE_EXHAUSTED from gRPC itself.
     builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
     grpc_ = builder.BuildAndStart();

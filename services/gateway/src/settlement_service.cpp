@@ -27,20 +27,6 @@ bool valid_note(const std::string& note) {
            std::all_of(note.begin(), note.end(), [](char c) { return c >= ' ' && c <= '~'; });
 }
 
-// Refuses the call before submission, with the status and reason the exchange gives the
-// same refusal (or a reason of the gateway's own, for inputs the exchange never sees).
-template <typename Response>
-grpc::ServerUnaryReactor* refuse(PayloadCall<Response>* call, Code code, std::string_view message) {
-    call->fail(error_status(code, message), exchange::code_name(code));
-    return call;
-}
-template <typename Response>
-grpc::ServerUnaryReactor* refuse(PayloadCall<Response>* call, std::string_view reason,
-                                 std::string_view message) {
-    call->fail(invalid_argument(reason, message), reason);
-    return call;
-}
-
 constexpr std::string_view kInvalidObligationId = "INVALID_OBLIGATION_ID";
 
 void answer_obligation(const Payload& p, cpx::v1::Obligation& out) {

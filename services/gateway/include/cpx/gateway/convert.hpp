@@ -17,6 +17,7 @@
 #include "cpx/v1/market_data.pb.h"
 #include "cpx/v1/orders.pb.h"
 #include "cpx/v1/settlement.pb.h"
+#include "cpx/v1/voucher.pb.h"
 
 namespace cpx::gateway {
 
@@ -39,13 +40,28 @@ void to_proto(const exchange::Outbound& header, const exchange::Outbound* fills,
 void to_proto(const exchange::Outbound& header, cpx::v1::MassCancelReport& out);
 
 void to_proto(const exchange::InstrumentView& in, cpx::v1::Instrument& out);
-// False (and a message) when a text field is too long for the engine's fixed fields.
+// False (and a message) when a text field is too long for the engine's fixed fields, or
+// the accelerator model is not 0 to 64 printable ASCII characters. The model is not part
+// of the engine's spec: AddInstrument carries it in Payload::accelerator_model.
 bool from_proto(const cpx::v1::Instrument& in, matching::InstrumentSpec& out, std::string& error);
 void to_proto(const exchange::AccountSpec& in, cpx::v1::Account& out);
 void from_proto(const cpx::v1::Account& in, exchange::AccountSpec& out);
 void to_proto(const exchange::BalanceView& in, cpx::v1::BalancesResponse& out);
 cpx::v1::ObligationState to_proto(exchange::ObligationState state);
 void to_proto(const exchange::Obligation& in, cpx::v1::Obligation& out);
+
+cpx::v1::VoucherState to_proto(exchange::VoucherState state);
+void to_proto(const exchange::VoucherProgramView& in, cpx::v1::VoucherProgram& out);
+void to_proto(const exchange::VoucherView& in, cpx::v1::Voucher& out);
+void to_proto(const exchange::VoucherReportRow& in, cpx::v1::VoucherReportRow& out);
+// False (and a message) when the spec breaks a rule that holds whatever the exchange's
+// state (an unknown enum value, a negative amount, a share outside 1..10000, a list or a
+// text outside the bounds of cpx/exchange/vouchers.hpp, an empty validity period): the
+// caller answers INVALID_ARGUMENT INVALID_VOUCHER_PROGRAM. The program id is not read.
+bool from_proto(const cpx::v1::VoucherProgramSpec& in, exchange::VoucherProgramSpec& out,
+                std::string& error);
+// 1 to bytes_max bytes of printable ASCII: the exchange's rule for names and references.
+bool printable_text(std::string_view text, std::size_t bytes_max);
 
 // The status a refusal travels with: the gRPC code of the reason, a message for people,
 // google.rpc.Status details with a google.rpc.ErrorInfo (domain "cpx.exchange", reason

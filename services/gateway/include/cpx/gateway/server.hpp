@@ -74,6 +74,7 @@ class Server {
     AccountQueryService account_query_;
     AdminService admin_;
     SettlementService settlement_;
+    VoucherService vouchers_;
     std::unique_ptr<grpc::Server> grpc_;
     std::unique_ptr<ops::OpsServer> ops_;
     std::atomic<bool> ready_{false};

@@ -13,6 +13,7 @@
 #include "cpx/v1/market_data.grpc.pb.h"
 #include "cpx/v1/orders.grpc.pb.h"
 #include "cpx/v1/settlement.grpc.pb.h"
+#include "cpx/v1/voucher.grpc.pb.h"
 
 namespace cpx::gateway {
 
@@ -146,6 +147,40 @@ class SettlementService final : public cpx::v1::Settlement::CallbackService {
     grpc::ServerUnaryReactor* ListObligations(grpc::CallbackServerContext* context,
                                               const cpx::v1::ListObligationsRequest* request,
                                               cpx::v1::ListObligationsResponse* response) override;
+
+  private:
+    GatewayContext& context_;
+};
+
+// Compute voucher programs, their grants and what they paid (cpx/exchange/vouchers.hpp).
+// Inputs the exchange would refuse whatever its state (an id of 0, an unknown enum value,
+// a negative amount, a list or a text longer than the contract's bounds) are refused
+// here with INVALID_ARGUMENT, before they reach the sequencer or the journal; who may
+// see and change what is the exchange's decision.
+class VoucherService final : public cpx::v1::Vouchers::CallbackService {
+  public:
+    explicit VoucherService(GatewayContext& context) : context_(context) {}
+    grpc::ServerUnaryReactor* CreateProgram(grpc::CallbackServerContext* context,
+                                            const cpx::v1::CreateProgramRequest* request,
+                                            cpx::v1::VoucherProgram* response) override;
+    grpc::ServerUnaryReactor* FundProgram(grpc::CallbackServerContext* context,
+                                          const cpx::v1::FundProgramRequest* request,
+                                          cpx::v1::VoucherProgram* response) override;
+    grpc::ServerUnaryReactor* GrantVoucher(grpc::CallbackServerContext* context,
+                                           const cpx::v1::GrantVoucherRequest* request,
+                                           cpx::v1::GrantVoucherResponse* response) override;
+    grpc::ServerUnaryReactor* RevokeVoucher(grpc::CallbackServerContext* context,
+                                            const cpx::v1::RevokeVoucherRequest* request,
+                                            cpx::v1::Voucher* response) override;
+    grpc::ServerUnaryReactor* ListPrograms(grpc::CallbackServerContext* context,
+                                           const cpx::v1::ListProgramsRequest* request,
+                                           cpx::v1::ListProgramsResponse* response) override;
+    grpc::ServerUnaryReactor* ListVouchers(grpc::CallbackServerContext* context,
+                                           const cpx::v1::ListVouchersRequest* request,
+                                           cpx::v1::ListVouchersResponse* response) override;
+    grpc::ServerUnaryReactor* Report(grpc::CallbackServerContext* context,
+                                     const cpx::v1::VoucherReportRequest* request,
+                                     cpx::v1::VoucherReportResponse* response) override;
 
   private:
     GatewayContext& context_;
