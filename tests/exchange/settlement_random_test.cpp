@@ -122,6 +122,7 @@ class SettlementActor {
             Payload p;
             p.program_id = static_cast<std::uint32_t>(rng_.between(1, 3));
             p.amount_fen = rng_.between(1, 20'000);
+            p.voucher_ref = "fund-" + std::to_string(next_fund_++);
             ASSERT_EQ(x_.admin(RequestType::FundVoucherProgram, p), Code::None);
         }
     }
@@ -177,6 +178,7 @@ class SettlementActor {
     std::uint64_t failed_ = 0;
     std::uint64_t next_deposit_ = 1;
     std::uint64_t next_grant_ = 1;
+    std::uint64_t next_fund_ = 1;
     Party issuer_;
     Price issuer_money_ = 0;
 };

@@ -48,11 +48,12 @@ class ExchangeVouchers : public SettlementTest {
         }
     }
 
-    // A Hohhot-style program: 30% of token deals in the HOHHOT hub, 1,000,000 fen.
+    // A Hohhot-style program: 30% of token deals in the HOHHOT hub, 1,000,000 fen. Each
+    // has a name of its own (a program's name is unique per issuer).
     VoucherProgramSpec hohhot() const {
         VoucherProgramSpec s;
         s.issuer = issuer.id;
-        s.name = "Hohhot compute vouchers 2026";
+        s.name = "Hohhot compute vouchers " + std::to_string(next_name_++);
         s.budget_fen = 1'000'000;
         s.share_bps = 3'000;
         s.hubs = {kTokenHub};
@@ -130,6 +131,7 @@ class ExchangeVouchers : public SettlementTest {
     RecordingVoucherSink events;
     Party issuer;
     int next_ref_ = 1;
+    mutable int next_name_ = 1;
 };
 
 TEST_F(ExchangeVouchers, ASettledEligibleDealPaysTheProgramShareBackToTheBuyer) {
@@ -230,8 +232,17 @@ TEST_F(ExchangeVouchers, ThePoolCapAndTheBudgetStopPaymentsAcrossBeneficiaries) 
     Payload fund;
     fund.program_id = lean_id;
     fund.amount_fen = 10'000;
+    fund.voucher_ref = "budget-decision-2";
     EXPECT_EQ(x.admin(RequestType::FundVoucherProgram, fund), Code::None);
     EXPECT_EQ(fund.programs.at(0).budget_fen, 10'000);
+    // The operator's retry of the same funding moves nothing; another amount is refused.
+    Payload retry = fund;
+    retry.programs.clear();
+    EXPECT_EQ(x.admin(RequestType::FundVoucherProgram, retry), Code::None);
+    EXPECT_TRUE(retry.duplicate);
+    EXPECT_EQ(retry.programs.at(0).budget_fen, 10'000);
+    retry.amount_fen = 20'000;
+    EXPECT_EQ(x.admin(RequestType::FundVoucherProgram, retry), Code::DuplicateVoucherRef);
     EXPECT_EQ(paid(settle(250, 40, pat, dan).id), 3'000);
 }
 
@@ -358,7 +369,7 @@ TEST_F(ExchangeVouchers, BothSidesMayClaimOneDealOnlyWhereBothProgramsAllowIt) {
     grant(buyers, alice, 100'000);
     grant(providers, pat, 100'000);
     // A provider cannot hold a buyer's voucher.
-    grant(buyers, quinn, 100'000, Code::RoleNotAllowed);
+    grant(buyers, quinn, 100'000, Code::InvalidVoucher);
     const Obligation both = settle(250, 40, pat, alice);
     EXPECT_EQ(paid(both.id, VoucherSide::Buyer), 3'000);
     EXPECT_EQ(paid(both.id, VoucherSide::Provider), 1'000);
@@ -366,6 +377,7 @@ TEST_F(ExchangeVouchers, BothSidesMayClaimOneDealOnlyWhereBothProgramsAllowIt) {
 
     // Qingyang: supplier and buyer cannot both claim one deal.
     VoucherProgramSpec one_side = supply;
+    one_side.name += " (one side only)";
     one_side.allow_both_sides = false;
     const std::uint32_t strict = create(one_side);
     grant(strict, quinn, 100'000);
@@ -412,7 +424,16 @@ TEST_F(ExchangeVouchers, ProgramsAndGrantsAreCheckedAndGrantsAreIdempotent) {
     r.key_hash = issuer.key;
     EXPECT_EQ(x.send(r).code(), Code::RoleNotAllowed);
 
-    const std::uint32_t program = create(hohhot());
+    const VoucherProgramSpec spec = hohhot();
+    const std::uint32_t program = create(spec);
+    // The same program again (an operator's retry) is the same program; another program
+    // under the same name is refused.
+    EXPECT_EQ(create(spec), program);
+    VoucherProgramSpec other_rules = spec;
+    other_rules.share_bps = 2'000;
+    create(other_rules, Code::DuplicateVoucherRef);
+    EXPECT_EQ(x.exchange.voucher_programs().size(), 1u);
+    EXPECT_EQ(x.available(issuer), 50'000'000 - 1'000'000);
     grant(99, alice, 1'000, Code::UnknownVoucherProgram);
     grant(program, alice, 0, Code::InvalidVoucher);
     grant(program, alice, 1'000, Code::InvalidVoucher, x.now);  // already expired

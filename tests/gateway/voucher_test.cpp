@@ -79,10 +79,11 @@ class GatewayVouchers : public GatewayFixture {
             });
     }
     Answer<cpx::v1::VoucherProgram> fund_as(const Party& who, std::uint32_t program,
-                                            std::int64_t amount) {
+                                            std::int64_t amount, const std::string& ref = "") {
         cpx::v1::FundProgramRequest r;
         r.set_program_id(program);
         r.set_amount_fen(amount);
+        r.set_fund_ref(ref.empty() ? "fund-" + std::to_string(next_fund_++) : ref);
         return call<cpx::v1::VoucherProgram>(
             who.key, [&](grpc::ClientContext& c, cpx::v1::VoucherProgram& out) {
                 return vouchers_->FundProgram(&c, r, &out);
@@ -134,12 +135,13 @@ class GatewayVouchers : public GatewayFixture {
 
     // --- Messages ---
 
-    // A 30% discount for buyers, valid from an hour ago for thirty days, with a budget.
+    // A 30% discount for buyers, valid from an hour ago for thirty days, with a budget,
+    // named anew each time unless a name is given (a name is unique per issuer).
     cpx::v1::VoucherProgramSpec program_spec(const Party& issuer, std::int64_t budget = 100'000,
-                                             const std::string& name = "Hohhot green compute") {
+                                             const std::string& name = "") {
         cpx::v1::VoucherProgramSpec s;
         s.set_issuer_account_id(issuer.id);
-        s.set_name(name);
+        s.set_name(name.empty() ? "Hohhot green compute " + std::to_string(next_name_++) : name);
         s.set_budget_fen(budget);
         s.set_share_bps(3'000);
         s.set_mode(cpx::v1::VOUCHER_MODE_DISCOUNT);
@@ -196,6 +198,8 @@ class GatewayVouchers : public GatewayFixture {
     Party issuer_;
     Party regulator_;
     std::int64_t now_ns_ = 0;
+    int next_fund_ = 1;
+    int next_name_ = 1;
 };
 
 using ProgramIds = std::vector<std::uint32_t>;
@@ -281,7 +285,18 @@ TEST_F(GatewayVouchers, AProgramMovesTheIssuersMoneyIntoItsBudget) {
     const cpx::v1::VoucherProgramSpec& s = p.spec();
     EXPECT_EQ(s.program_id(), 1u);
     EXPECT_EQ(s.issuer_account_id(), issuer_.id);
-    EXPECT_EQ(s.name(), "Hohhot green compute");
+    EXPECT_EQ(s.name(), spec.name());
+    EXPECT_EQ(s.name().rfind("Hohhot green compute", 0), 0u);
+    // The operator's retry of the creation is the same program, and moves no money again;
+    // another program under the same name is refused.
+    const auto again = create_program_as(operator_, spec);
+    ASSERT_TRUE(again.ok()) << again.status.error_message();
+    EXPECT_EQ(again.response.spec().program_id(), 1u);
+    EXPECT_EQ(again.response.funded_fen(), 100'000);
+    cpx::v1::VoucherProgramSpec other = spec;
+    other.set_share_bps(2'000);
+    EXPECT_TRUE(refused(create_program_as(operator_, other), grpc::StatusCode::ALREADY_EXISTS,
+                        "DUPLICATE_VOUCHER_REF"));
     EXPECT_EQ(s.budget_fen(), 100'000);
     EXPECT_EQ(s.share_bps(), 3'000u);
     EXPECT_EQ(s.mode(), cpx::v1::VOUCHER_MODE_DISCOUNT);
@@ -329,7 +344,13 @@ TEST_F(GatewayVouchers, AProgramMovesTheIssuersMoneyIntoItsBudget) {
     EXPECT_EQ(funded.response.spec().program_id(), second);
     EXPECT_EQ(funded.response.funded_fen(), 25'000);
     EXPECT_EQ(funded.response.budget_fen(), 25'000);
-    EXPECT_EQ(fund_as(operator_, second, 5'000).response.budget_fen(), 30'000);
+    EXPECT_EQ(fund_as(operator_, second, 5'000, "decision-7").response.budget_fen(), 30'000);
+    // A retry of a funding (same reference) moves nothing; another amount is refused.
+    EXPECT_EQ(fund_as(operator_, second, 5'000, "decision-7").response.budget_fen(), 30'000);
+    EXPECT_TRUE(refused(fund_as(operator_, second, 6'000, "decision-7"),
+                        grpc::StatusCode::ALREADY_EXISTS, "DUPLICATE_VOUCHER_REF"));
+    EXPECT_TRUE(refused(fund_as(operator_, second, 6'000, std::string(65, 'r')),
+                        grpc::StatusCode::INVALID_ARGUMENT, "INVALID_AMOUNT"));
     EXPECT_EQ(balances(issuer_).response.balance_fen(), kIssuerDeposit - 130'000);
     EXPECT_EQ(program_ids(programs_as(operator_)), (ProgramIds{1, second}));
 
@@ -509,9 +530,9 @@ TEST_F(GatewayVouchers, BadGrantsAreRefusedWithTheirReasons) {
                         grpc::StatusCode::NOT_FOUND, "UNKNOWN_ACCOUNT"));
     // A buyers' program grants to buyers only.
     EXPECT_TRUE(refused(with([&](Request& r) { r.set_beneficiary_account_id(provider_.id); }),
-                        grpc::StatusCode::PERMISSION_DENIED, "ROLE_NOT_ALLOWED"));
+                        grpc::StatusCode::INVALID_ARGUMENT, "INVALID_VOUCHER"));
     EXPECT_TRUE(refused(with([&](Request& r) { r.set_beneficiary_account_id(issuer_.id); }),
-                        grpc::StatusCode::PERMISSION_DENIED, "ROLE_NOT_ALLOWED"));
+                        grpc::StatusCode::INVALID_ARGUMENT, "INVALID_VOUCHER"));
     EXPECT_TRUE(voucher_ids(vouchers_as(operator_)).empty());
     // The widest reference is accepted.
     EXPECT_TRUE(with([](Request& r) { r.set_grant_ref(std::string(64, '~')); }).ok());

@@ -205,6 +205,7 @@ Payload expected_inputs(RequestType type, const Payload& p) {
         case RequestType::FundVoucherProgram:
             e.program_id = p.program_id;
             e.amount_fen = p.amount_fen;
+            e.voucher_ref = p.voucher_ref;
             break;
         case RequestType::GrantVoucher:
             e.program_id = p.program_id;

@@ -135,11 +135,12 @@ class VoucherProjection : public ::testing::Test {
         EXPECT_EQ(x.admin(RequestType::RegisterCapacity, p, provider.id), Code::None);
     }
 
-    // A Hohhot-style program: 30% of token deals in the HOHHOT hub, 1,000,000 fen.
+    // A Hohhot-style program: 30% of token deals in the HOHHOT hub, 1,000,000 fen. Each
+    // has a name of its own (a program's name is unique per issuer).
     VoucherProgramSpec hohhot() const {
         VoucherProgramSpec s;
         s.issuer = issuer.id;
-        s.name = "Hohhot compute vouchers 2026";
+        s.name = "Hohhot compute vouchers " + std::to_string(next_name_++);
         s.budget_fen = 1'000'000;
         s.share_bps = 3'000;
         s.hubs = {kTokenHub};
@@ -157,6 +158,7 @@ class VoucherProjection : public ::testing::Test {
         Payload p;
         p.program_id = program;
         p.amount_fen = amount;
+        p.voucher_ref = "fund-" + std::to_string(next_fund_++);
         EXPECT_EQ(x.admin(RequestType::FundVoucherProgram, p), Code::None);
     }
     std::uint64_t grant(std::uint32_t program, const Party& to, Price face,
@@ -426,6 +428,8 @@ class VoucherProjection : public ::testing::Test {
     Party issuer, alice, bob, pat, quinn;
     std::map<std::uint64_t, std::string> refs_;
     int next_ref_ = 1;
+    int next_fund_ = 1;
+    mutable int next_name_ = 1;
     int next_order_ = 1;
 };
 
@@ -650,6 +654,7 @@ TEST_F(VoucherProjection, BothSidesArePaidOnlyWhereBothProgramsAllowIt) {
     const Obligation both = settle(250, 40, pat, alice);
     // Qingyang: supplier and buyer cannot both claim one deal.
     VoucherProgramSpec one_side = supply;
+    one_side.name += " (one side only)";
     one_side.allow_both_sides = false;
     grant(create(one_side), quinn, 100'000);
     const Obligation strict = settle(250, 40, quinn, alice);

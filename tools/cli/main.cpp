@@ -61,7 +61,7 @@ vouchers (算力券)
                     [--hubs H,H] [--models M,M] [--domestic-only] [--providers ID,ID]
                     [--allow-affiliated] [--allow-both-sides true|false]
                     (operator; D is nanoseconds or a count of days "365d" or hours "24h")
-  voucher fund      --program ID --amount P             (operator: more of the issuer's money)
+  voucher fund      --program ID --amount P --ref S     (operator: more of the issuer's money)
   voucher grant     --program ID --account ID --face P --expiry T --ref S      (operator)
   voucher revoke    --voucher ID                        (operator)
   voucher programs  [--program ID]   (operator, regulator: all; issuer: its own; others: theirs)

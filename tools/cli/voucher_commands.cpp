@@ -222,10 +222,11 @@ int create_program(Client& client, const Args& a) {
 }
 
 int fund_program(Client& client, const Args& a) {
-    a.reject_unknown({"program", "amount"});
+    a.reject_unknown({"program", "amount", "ref"});
     cpx::v1::FundProgramRequest request;
     request.set_program_id(id32(a, "program"));
     request.set_amount_fen(a.fen("amount"));
+    request.set_fund_ref(a.text("ref"));
     cpx::v1::VoucherProgram reply;
     const grpc::Status status =
         client.vouchers().FundProgram(client.context().get(), request, &reply);

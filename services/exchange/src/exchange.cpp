@@ -364,6 +364,10 @@ std::uint64_t Exchange::state_hash() const {
         h.add_signed(v.redeemed_fen);
         h.add_signed(v.revoked_fen);
     }
+    for (const auto& [key, amount] : fund_refs_) {
+        h.add(key.first);
+        h.add_signed(amount);
+    }
     for (const auto& [key, used] : voucher_cap_used_) {
         h.add(std::get<0>(key));
         h.add(std::get<1>(key));

@@ -1,8 +1,8 @@
 // The vouchers' part of the exchange's snapshot (section VCHR, written between the
 // obligations and the ledger; see snapshot.cpp): the accelerator model of each
 // instrument, the programs with their totals, every voucher with its grant reference,
-// and the tallies that the caps and reports read. Everything is written in key order,
-// so saving a restored exchange gives the same bytes. A load checks every field as a
+// the tallies that the caps and reports read, and the funding references. Everything is written in
+// key order, so saving a restored exchange gives the same bytes. A load checks every field as a
 // grant or redemption would have, and, once the ledger is loaded, that each program's
 // budget account holds what was funded less what was redeemed.
 
@@ -108,6 +108,12 @@ void Exchange::save_vouchers(SnapshotWriter& w) const {
         w.varint(beneficiary);
         w.svarint(period);
         w.svarint(used);
+    }
+    w.varint(fund_refs_.size());
+    for (const auto& [key, amount] : fund_refs_) {
+        w.varint(key.first);
+        w.bytes(key.second);
+        w.svarint(amount);
     }
 }
 
@@ -259,10 +265,26 @@ bool Exchange::load_vouchers(SnapshotReader& in) {
             capped[program - 1] += used;
         }
     }
+    const std::size_t fund_count = in.count(4, 0xFFFFFFFFull);
+    std::vector<Price> funded(programs_.size(), 0);
+    for (std::size_t i = 0; i < fund_count && in.ok(); ++i) {
+        const std::uint32_t program = in.varint32();
+        std::string ref = in.bytes(kTextMax);
+        const Price amount = in.svarint();
+        if (in.ok() &&
+            (program == 0 || program > programs_.size() || amount <= 0 ||
+             !detail::printable(ref, kVoucherRefBytesMax) ||
+             !fund_refs_.emplace(std::make_pair(program, std::move(ref)), amount).second)) {
+            return in.fail("bad voucher funding entry");
+        }
+        if (in.ok()) {
+            funded[program - 1] += amount;
+        }
+    }
     if (!in.ok()) {
         return false;
     }
-    // Every program's totals are the sums of its vouchers' and of its tallies.
+    // Every program's totals are the sums of its vouchers', its tallies and its funding.
     for (std::size_t i = 0; i < programs_.size(); ++i) {
         const ProgramState& p = programs_[i];
         if (p.granted_fen != sums[i].granted_fen || p.revoked_fen != sums[i].revoked_fen ||

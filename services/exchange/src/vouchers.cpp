@@ -44,6 +44,23 @@ Role role_of_side(VoucherSide side) {
     return side == VoucherSide::Buyer ? Role::Buyer : Role::Provider;
 }
 
+// The same program asked for again (an operator's retry): every rule equal. The
+// supplier lists are compared sorted, as the exchange keeps them.
+bool same_rules(const VoucherProgramSpec& a, VoucherProgramSpec b) {
+    std::sort(b.approved_providers.begin(), b.approved_providers.end());
+    b.approved_providers.erase(
+        std::unique(b.approved_providers.begin(), b.approved_providers.end()),
+        b.approved_providers.end());
+    return a.issuer == b.issuer && a.name == b.name && a.budget_fen == b.budget_fen &&
+           a.share_bps == b.share_bps && a.mode == b.mode && a.side == b.side &&
+           a.cap_per_beneficiary_fen == b.cap_per_beneficiary_fen &&
+           a.cap_period_ns == b.cap_period_ns && a.pool_cap_fen == b.pool_cap_fen &&
+           a.kinds == b.kinds && a.hubs == b.hubs && a.accelerator_models == b.accelerator_models &&
+           a.domestic_only == b.domestic_only && a.approved_providers == b.approved_providers &&
+           a.allow_affiliated == b.allow_affiliated && a.allow_both_sides == b.allow_both_sides &&
+           a.valid_from_ns == b.valid_from_ns && a.valid_until_ns == b.valid_until_ns;
+}
+
 }  // namespace
 
 const char* voucher_state_name(VoucherState state) {
@@ -223,6 +240,18 @@ Code Exchange::create_voucher_program(const Request& r) {
     if (const Code invalid = validate_program(spec); invalid != Code::None) {
         return invalid;
     }
+    // A program's name is unique per issuer, so that an operator's retry of a creation
+    // answers like the first time instead of moving the budget twice.
+    for (const ProgramState& existing : programs_) {
+        if (existing.spec.issuer == spec.issuer && existing.spec.name == spec.name) {
+            if (!same_rules(existing.spec, spec)) {
+                return Code::DuplicateVoucherRef;
+            }
+            p.duplicate = true;
+            p.programs.push_back(program_view(existing.spec.id));
+            return Code::None;
+        }
+    }
     if (programs_.size() >= config_.voucher_programs_max) {
         return Code::VoucherLimitReached;
     }
@@ -271,13 +300,24 @@ Code Exchange::fund_voucher_program(const Request& r) {
     if (p.program_id == 0 || p.program_id > programs_.size()) {
         return Code::UnknownVoucherProgram;
     }
-    if (p.amount_fen <= 0) {
+    if (p.amount_fen <= 0 || !printable(p.voucher_ref, kVoucherRefBytesMax)) {
         return Code::InvalidAmount;
     }
     ProgramState& program = programs_[p.program_id - 1];
+    // The funding reference makes a retry harmless, as a deposit id does a deposit.
+    const auto seen = fund_refs_.find({p.program_id, p.voucher_ref});
+    if (seen != fund_refs_.end()) {
+        if (seen->second != p.amount_fen) {
+            return Code::DuplicateVoucherRef;
+        }
+        p.duplicate = true;
+        p.programs.push_back(program_view(p.program_id));
+        return Code::None;
+    }
     if (const Code moved = move_to_budget(p.program_id, p.amount_fen); moved != Code::None) {
         return moved;
     }
+    fund_refs_.emplace(std::make_pair(p.program_id, p.voucher_ref), p.amount_fen);
     program.funded_fen += p.amount_fen;
     VoucherEvent event;
     event.kind = VoucherEventKind::ProgramFunded;
@@ -302,7 +342,7 @@ Code Exchange::grant_voucher(const Request& r) {
         return Code::UnknownAccount;
     }
     if (beneficiary->spec.role != role_of_side(program.spec.side)) {
-        return Code::RoleNotAllowed;
+        return Code::InvalidVoucher;
     }
     if (p.voucher_face_fen <= 0 || p.voucher_expiry_ns <= now_ns_ ||
         !printable(p.voucher_ref, kVoucherRefBytesMax)) {

@@ -61,8 +61,12 @@ grpc::ServerUnaryReactor* VoucherService::FundProgram(grpc::CallbackServerContex
     if (request->amount_fen() <= 0) {
         return refuse(call, Code::InvalidAmount, "amount_fen must be at least 1");
     }
+    if (!printable_text(request->fund_ref(), exchange::kVoucherRefBytesMax)) {
+        return refuse(call, Code::InvalidAmount, "fund_ref: 1 to 64 printable ASCII characters");
+    }
     call->payload().program_id = request->program_id();
     call->payload().amount_fen = request->amount_fen();
+    call->payload().voucher_ref = request->fund_ref();
     exchange::Request r = request_of(RequestType::FundVoucherProgram);
     call->start(r);
     return call;

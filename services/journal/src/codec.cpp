@@ -304,7 +304,7 @@ std::size_t payload_bytes_max(RequestType type, const Payload& p) {
             return n + v * (3 + s.approved_providers.size());
         }
         case RequestType::FundVoucherProgram:
-            return 2 * v;
+            return 3 * v + p.voucher_ref.size();
         case RequestType::GrantVoucher:
             return 4 * v + p.voucher_ref.size();
         case RequestType::RevokeVoucher:
@@ -434,6 +434,7 @@ char* write_payload(RequestType type, const Payload& p, char* at) {
         case RequestType::FundVoucherProgram:
             w.varint(p.program_id);
             w.zigzag(p.amount_fen);
+            w.string(p.voucher_ref);
             break;
         case RequestType::GrantVoucher:
             w.varint(p.program_id);
@@ -769,7 +770,7 @@ bool read_payload(Reader& in, RequestType type, std::uint8_t version, Payload& p
                    in.zigzag(s.valid_from_ns) && in.zigzag(s.valid_until_ns);
         }
         case RequestType::FundVoucherProgram:
-            return in.u32(p.program_id) && in.zigzag(p.amount_fen);
+            return in.u32(p.program_id) && in.zigzag(p.amount_fen) && in.string(p.voucher_ref);
         case RequestType::GrantVoucher:
             return in.u32(p.program_id) && in.zigzag(p.voucher_face_fen) &&
                    in.zigzag(p.voucher_expiry_ns) && in.string(p.voucher_ref);

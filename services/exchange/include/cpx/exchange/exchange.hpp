@@ -390,6 +390,8 @@ class Exchange {
     std::vector<Voucher> vouchers_;
     std::vector<std::string> voucher_ref_texts_;  // the grant reference of each voucher
     std::map<std::pair<std::uint32_t, std::string>, std::uint64_t> voucher_refs_;  // -> id
+    // FundVoucherProgram's references, per program: the amount each moved.
+    std::map<std::pair<std::uint32_t, std::string>, Price> fund_refs_;
     // What each program paid, per (program, beneficiary, provider, cap period): the
     // reports and, summed over providers, the beneficiaries' caps.
     struct VoucherTally {

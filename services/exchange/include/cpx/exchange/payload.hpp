@@ -135,8 +135,11 @@ struct Payload {
     std::uint32_t program_id = 0;     // FundVoucherProgram, GrantVoucher, queries
     Price voucher_face_fen = 0;       // GrantVoucher
     Timestamp voucher_expiry_ns = 0;  // GrantVoucher
-    std::string voucher_ref;          // GrantVoucher: 1-64 printable bytes, idempotent
-    std::uint64_t voucher_id = 0;     // RevokeVoucher
+    // GrantVoucher's grant reference, FundVoucherProgram's funding reference: 1-64
+    // printable bytes; a request with a reference seen before (in its program) answers
+    // like the first time, and one with different content is refused.
+    std::string voucher_ref;
+    std::uint64_t voucher_id = 0;                            // RevokeVoucher
     VoucherGroup voucher_group = VoucherGroup::Beneficiary;  // VoucherReport
     // Outputs.
     std::vector<InstrumentView> instruments;  // ListInstruments; AddInstrument and
@@ -147,7 +150,9 @@ struct Payload {
     std::uint32_t table_version = 0;  // SetAcceleratorTable, RegisterCapacity
     Quantity registered_units = 0;    // RegisterCapacity
     Quantity total_units = 0;
-    bool duplicate = false;               // CreditDeposit with a deposit id seen before
+    // CreditDeposit with a deposit id seen before; CreateVoucherProgram, FundVoucherProgram
+    // and GrantVoucher repeated.
+    bool duplicate = false;
     std::vector<Obligation> obligations;  // ListObligations; the one obligation of
                                           // ConfirmDelivery, DisputeDelivery, ResolveDispute
     SettlementRunResult settlement;       // RunSettlement; ResolveDispute's own amounts

@@ -77,7 +77,9 @@ enum class RequestType : std::uint8_t {
     ResolveDispute = 98,
     RunSettlement = 99,
     // Vouchers (cpx/exchange/vouchers.hpp), by an operator. Payload inputs: program
-    // (CreateVoucherProgram), program_id and amount_fen (FundVoucherProgram), program_id,
+    // (CreateVoucherProgram; a program's name is unique per issuer, and the same program
+    // again answers the first with duplicate set), program_id, amount_fen and
+    // voucher_ref, the funding reference (FundVoucherProgram, idempotent), program_id,
     // Request::account (the beneficiary), voucher_face_fen, voucher_expiry_ns and
     // voucher_ref (GrantVoucher), voucher_id (RevokeVoucher).
     CreateVoucherProgram = 112,

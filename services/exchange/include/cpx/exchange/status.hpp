@@ -61,9 +61,12 @@ enum class Code : std::uint16_t {
     UnknownVoucherProgram = 283,  // no program has this id, or the caller may not see it
     InvalidVoucherProgram = 284,  // a program spec that is not usable
     UnknownVoucher = 285,         // no voucher has this id, or the caller may not see it
-    InvalidVoucher = 286,         // face value not positive, expiry not in the future, bad ref
-    DuplicateVoucherRef = 287,    // a grant reference reused for a different grant
-    VoucherLimitReached = 288,    // too many programs, vouchers, or vouchers of one account
+    // Face value not positive, expiry not in the future, bad ref, or a beneficiary of the
+    // side the program does not pay.
+    InvalidVoucher = 286,
+    // A grant or funding reference, or a program's name, reused for something different.
+    DuplicateVoucherRef = 287,
+    VoucherLimitReached = 288,  // too many programs, vouchers, or vouchers of one account
     // Revoking a voucher that is revoked, expired or used up; in a redemption's refusal,
     // the voucher was revoked.
     VoucherNotActive = 289,

@@ -50,7 +50,7 @@
 //                        strings), domestic_only u8, approved_providers (count varint then
 //                        varints), allow_affiliated u8, allow_both_sides u8,
 //                        valid_from_ns zigzag, valid_until_ns zigzag
-//     FundVoucherProgram program_id varint, amount_fen zigzag
+//     FundVoucherProgram program_id varint, amount_fen zigzag, voucher_ref string
 //     GrantVoucher       program_id varint, voucher_face_fen zigzag, voucher_expiry_ns
 //                        zigzag, voucher_ref string (the beneficiary is the header's
 //                        account)
