@@ -1,5 +1,6 @@
 // Administration by operators: instruments and their trading phases, accounts and API
-// keys, deposits, the accelerator table and providers' capacity.
+// keys, deposits, the accelerator table and providers' capacity (and voucher programs and
+// grants, whose handlers are in vouchers.cpp).
 
 #include <algorithm>
 #include <cassert>
@@ -57,6 +58,18 @@ void Exchange::on_admin(const Request& r) {
             break;
         case RequestType::RegisterCapacity:
             code = register_capacity(r);
+            break;
+        case RequestType::CreateVoucherProgram:
+            code = create_voucher_program(r);
+            break;
+        case RequestType::FundVoucherProgram:
+            code = fund_voucher_program(r);
+            break;
+        case RequestType::GrantVoucher:
+            code = grant_voucher(r);
+            break;
+        case RequestType::RevokeVoucher:
+            code = revoke_voucher(r);
             break;
         default:
             assert(false);

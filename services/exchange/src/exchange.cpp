@@ -169,6 +169,10 @@ void Exchange::apply(const Request& r) {
         case RequestType::CreditCollateral:
         case RequestType::SetAcceleratorTable:
         case RequestType::RegisterCapacity:
+        case RequestType::CreateVoucherProgram:
+        case RequestType::FundVoucherProgram:
+        case RequestType::GrantVoucher:
+        case RequestType::RevokeVoucher:
             on_admin(r);
             return;
         case RequestType::Bootstrap:
@@ -180,12 +184,6 @@ void Exchange::apply(const Request& r) {
         case RequestType::ResolveDispute:
         case RequestType::RunSettlement:
             on_settlement(r);
-            return;
-        case RequestType::CreateVoucherProgram:
-        case RequestType::FundVoucherProgram:
-        case RequestType::GrantVoucher:
-        case RequestType::RevokeVoucher:
-            on_voucher_admin(r);
             return;
         case RequestType::Tick: {
             current_ = Current{};

@@ -150,44 +150,12 @@ Price Exchange::voucher_balance_of(const AccountState& account) const {
     return sum;
 }
 
-void Exchange::emit_voucher(const VoucherEvent& event) {
+void Exchange::emit_voucher(VoucherEvent event) {
+    event.seq = request_seq_;
+    event.ts_ns = now_ns_;
     if (voucher_sink_ != nullptr) {
         voucher_sink_->on_voucher(event);
     }
-}
-
-void Exchange::on_voucher_admin(const Request& r) {
-    AccountState* caller = authenticate(r.key_hash);
-    if (caller == nullptr) {
-        reply(r.token, Code::Unauthenticated);
-        return;
-    }
-    if (caller->spec.role != Role::Operator) {
-        reply(r.token, Code::RoleNotAllowed);
-        return;
-    }
-    assert(r.payload != nullptr);
-    current_ = Current{};
-    current_.type = r.type;
-    Code code = Code::None;
-    switch (r.type) {
-        case RequestType::CreateVoucherProgram:
-            code = create_voucher_program(r);
-            break;
-        case RequestType::FundVoucherProgram:
-            code = fund_voucher_program(r);
-            break;
-        case RequestType::GrantVoucher:
-            code = grant_voucher(r);
-            break;
-        case RequestType::RevokeVoucher:
-            code = revoke_voucher(r);
-            break;
-        default:
-            assert(false);
-    }
-    current_ = Current{};
-    reply(r.token, code);
 }
 
 Code Exchange::validate_program(const VoucherProgramSpec& spec) const {
@@ -283,14 +251,10 @@ Code Exchange::create_voucher_program(const Request& r) {
         assert(moved == Code::None);
         programs_.back().funded_fen = spec.budget_fen;
     }
-    VoucherEvent event;
-    event.kind = VoucherEventKind::ProgramCreated;
-    event.program = spec.id;
-    event.beneficiary = spec.issuer;
-    event.amount_fen = spec.budget_fen;
-    event.seq = request_seq_;
-    event.ts_ns = now_ns_;
-    emit_voucher(event);
+    emit_voucher({.kind = VoucherEventKind::ProgramCreated,
+                  .program = spec.id,
+                  .beneficiary = spec.issuer,
+                  .amount_fen = spec.budget_fen});
     p.programs.push_back(program_view(spec.id));
     return Code::None;
 }
@@ -319,14 +283,10 @@ Code Exchange::fund_voucher_program(const Request& r) {
     }
     fund_refs_.emplace(std::make_pair(p.program_id, p.voucher_ref), p.amount_fen);
     program.funded_fen += p.amount_fen;
-    VoucherEvent event;
-    event.kind = VoucherEventKind::ProgramFunded;
-    event.program = p.program_id;
-    event.beneficiary = program.spec.issuer;
-    event.amount_fen = p.amount_fen;
-    event.seq = request_seq_;
-    event.ts_ns = now_ns_;
-    emit_voucher(event);
+    emit_voucher({.kind = VoucherEventKind::ProgramFunded,
+                  .program = p.program_id,
+                  .beneficiary = program.spec.issuer,
+                  .amount_fen = p.amount_fen});
     p.programs.push_back(program_view(p.program_id));
     return Code::None;
 }
@@ -382,16 +342,12 @@ Code Exchange::grant_voucher(const Request& r) {
     beneficiary->vouchers.push_back(v.id);
     program.granted_fen = granted;
     ++program.vouchers;
-    VoucherEvent event;
-    event.kind = VoucherEventKind::Granted;
-    event.program = v.program;
-    event.voucher = v.id;
-    event.side = program.spec.side;
-    event.beneficiary = v.beneficiary;
-    event.amount_fen = v.face_fen;
-    event.seq = request_seq_;
-    event.ts_ns = now_ns_;
-    emit_voucher(event);
+    emit_voucher({.kind = VoucherEventKind::Granted,
+                  .program = v.program,
+                  .voucher = v.id,
+                  .side = program.spec.side,
+                  .beneficiary = v.beneficiary,
+                  .amount_fen = v.face_fen});
     p.vouchers.push_back(voucher_view(v));
     return Code::None;
 }
@@ -409,16 +365,12 @@ Code Exchange::revoke_voucher(const Request& r) {
     v.revoked_fen = v.balance_fen();
     v.revoked_ns = now_ns_;
     program.revoked_fen += v.revoked_fen;
-    VoucherEvent event;
-    event.kind = VoucherEventKind::Revoked;
-    event.program = v.program;
-    event.voucher = v.id;
-    event.side = program.spec.side;
-    event.beneficiary = v.beneficiary;
-    event.amount_fen = v.revoked_fen;
-    event.seq = request_seq_;
-    event.ts_ns = now_ns_;
-    emit_voucher(event);
+    emit_voucher({.kind = VoucherEventKind::Revoked,
+                  .program = v.program,
+                  .voucher = v.id,
+                  .side = program.spec.side,
+                  .beneficiary = v.beneficiary,
+                  .amount_fen = v.revoked_fen});
     p.vouchers.push_back(voucher_view(v));
     return Code::None;
 }
@@ -664,38 +616,31 @@ std::uint32_t Exchange::redeem_side(const Obligation& o, VoucherSide side,
         tally.redeemed_fen += paid;
         ++tally.redemptions;
 
-        VoucherEvent event;
-        event.kind = VoucherEventKind::Redeemed;
-        event.program = v.program;
-        event.voucher = v.id;
-        event.trade_id = o.id;
-        event.side = side;
-        event.beneficiary = who;
-        event.provider = o.provider;
-        event.amount_fen = paid;
-        event.share_fen = share_fen;
-        event.reason = static_cast<std::uint16_t>(limited_by);
-        event.transfer_id = transfer_id;
-        event.cap_period = period;
-        event.seq = request_seq_;
-        event.ts_ns = now_ns_;
-        emit_voucher(event);
+        emit_voucher({.kind = VoucherEventKind::Redeemed,
+                      .program = v.program,
+                      .voucher = v.id,
+                      .trade_id = o.id,
+                      .side = side,
+                      .beneficiary = who,
+                      .provider = o.provider,
+                      .amount_fen = paid,
+                      .share_fen = share_fen,
+                      .reason = static_cast<std::uint16_t>(limited_by),
+                      .transfer_id = transfer_id,
+                      .cap_period = period});
         return v.program;
     }
     if (best != nullptr) {
-        VoucherEvent event;
-        event.kind = VoucherEventKind::RedemptionRefused;
-        event.program = best->program;
-        event.voucher = best->id;
-        event.trade_id = o.id;
-        event.side = side;
-        event.beneficiary = who;
-        event.provider = o.provider;
-        event.share_fen = share_of(settled_fen, programs_[best->program - 1].spec.share_bps);
-        event.reason = static_cast<std::uint16_t>(best_reason);
-        event.seq = request_seq_;
-        event.ts_ns = now_ns_;
-        emit_voucher(event);
+        emit_voucher(
+            {.kind = VoucherEventKind::RedemptionRefused,
+             .program = best->program,
+             .voucher = best->id,
+             .trade_id = o.id,
+             .side = side,
+             .beneficiary = who,
+             .provider = o.provider,
+             .share_fen = share_of(settled_fen, programs_[best->program - 1].spec.share_bps),
+             .reason = static_cast<std::uint16_t>(best_reason)});
     }
     return 0;
 }

@@ -242,7 +242,6 @@ class Exchange {
     void compact_obligations();
 
     // Vouchers (src/vouchers.cpp).
-    void on_voucher_admin(const Request& r);
     void on_voucher_query(const Request& r, const AccountState& caller);
     Code create_voucher_program(const Request& r);
     Code fund_voucher_program(const Request& r);
@@ -257,7 +256,8 @@ class Exchange {
     void redeem_vouchers(const Obligation& o);
     // Pays one side's claim; returns the program that paid, or 0.
     std::uint32_t redeem_side(const Obligation& o, VoucherSide side, std::uint32_t other_paid_by);
-    void emit_voucher(const VoucherEvent& event);
+    // Reports a voucher event, stamped with the request's seq and time.
+    void emit_voucher(VoucherEvent event);
     // The vouchers' part of a snapshot (src/voucher_snapshot.cpp); the ledger check runs
     // once the ledger is loaded.
     void save_vouchers(matching::SnapshotWriter& w) const;
