@@ -27,6 +27,7 @@ In another terminal:
   build/release/tools/cli/cpx book --instrument 1
   build/release/tools/cli/cpx trades --instrument 2 --count 5
   build/release/tools/cli/cpx balances --account 7
+  build/release/tools/cli/cpx voucher programs
   build/release/tools/cli/cpx --help
 
 EOF
@@ -42,8 +43,13 @@ fi
 
 # cpxd runs as a child, not in this shell's place, so that the cluster can be stopped
 # after it exits; Ctrl-C and SIGTERM are passed on, and cpxd shuts down gracefully.
+# The demo compresses the dispute period to five minutes (cpxd's default gives buyers a
+# day), so that deliveries settle, and the Hohhot vouchers pay, while you watch. The
+# period is a rule of the exchange's state machine: a database an earlier run made with
+# another one does not replay under it (docs/OPERATIONS.md): run on an empty database
+# instead (drop the private cluster's database "cpx", which the next run creates again).
 build/release/services/gateway/cpxd --demo --database_url="${CPX_DATABASE_URL}" \
-  --operator_key_file "${key_file}" "$@" &
+  --operator_key_file "${key_file}" --dispute_period_ns=300000000000 "$@" &
 cpxd_pid=$!
 trap 'kill -INT "${cpxd_pid}" 2>/dev/null || true' INT
 trap 'kill -TERM "${cpxd_pid}" 2>/dev/null || true' TERM

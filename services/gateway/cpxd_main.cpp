@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
         if (config.demo) {
             demo = std::make_unique<cpx::gateway::DemoMarket>(
                 "127.0.0.1:" + std::to_string(server.port()), server.operator_key(),
-                config.demo_orders_per_second);
+                config.demo_orders_per_second, config.demo_spot_window_ns);
             demo->start();
         }
         int signal = 0;

@@ -88,6 +88,17 @@ const std::vector<Key>& keys() {
          [](ServerConfig& c, const std::string& v) {
              c.demo_orders_per_second = parse_number<std::uint32_t>("demo_orders_per_second", v);
          }},
+        {"demo_spot_window_ns",
+         "delivery window of the demo's Hohhot spot product, 1 s to 24 h (300000000000)",
+         [](ServerConfig& c, const std::string& v) {
+             c.demo_spot_window_ns = parse_number<std::int64_t>("demo_spot_window_ns", v);
+             // The demo confirms and settles in rounds seconds apart, so a shorter
+             // window behaves as a second does; a window over a day is no longer spot.
+             if (c.demo_spot_window_ns < 1'000'000'000 ||
+                 c.demo_spot_window_ns > 86'400'000'000'000) {
+                 throw std::invalid_argument("demo_spot_window_ns must be 1 s to 24 h");
+             }
+         }},
         {"database_url", "PostgreSQL URL; empty: no database ($CPX_DATABASE_URL)",
          [](ServerConfig& c, const std::string& v) { c.database_url = v; }},
         {"migrations_dir", "folder of the NNNN_name.sql migrations (the source tree's)",

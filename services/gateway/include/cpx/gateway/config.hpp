@@ -31,6 +31,9 @@ struct ServerConfig {
     // Lists a demo market and runs simulated providers and buyers through the API.
     bool demo = false;
     std::uint32_t demo_orders_per_second = 50;
+    // The delivery window of the demo's Hohhot spot product: short, so that with a short
+    // dispute period its deals settle (and vouchers pay) while someone watches.
+    std::int64_t demo_spot_window_ns = 300'000'000'000;  // five minutes
     // PostgreSQL, where the exchange keeps its record (a libpq URL; empty: no
     // database). Without database_url anywhere, the environment's CPX_DATABASE_URL,
     // which the scripts and tests share, is the default.
