@@ -9,28 +9,10 @@
 #include <vector>
 
 #include "settlement_fixture.hpp"
+#include "voucher_specs.hpp"
 
 namespace cpx::exchange::test {
 namespace {
-
-constexpr InstrumentId kAscend = 3;  // WUHU compute listed for ASCEND-910B (domestic)
-constexpr InstrumentId kH100 = 4;    // WUHU compute listed for H100-SXM
-constexpr Timestamp kDay = 24 * kHour;
-
-class RecordingVoucherSink final : public VoucherSink {
-  public:
-    void on_voucher(const VoucherEvent& event) override { events.push_back(event); }
-    std::vector<VoucherEvent> of(VoucherEventKind kind) const {
-        std::vector<VoucherEvent> found;
-        for (const VoucherEvent& e : events) {
-            if (e.kind == kind) {
-                found.push_back(e);
-            }
-        }
-        return found;
-    }
-    std::vector<VoucherEvent> events;
-};
 
 class ExchangeVouchers : public SettlementTest {
   protected:
@@ -51,15 +33,7 @@ class ExchangeVouchers : public SettlementTest {
     // A Hohhot-style program: 30% of token deals in the HOHHOT hub, 1,000,000 fen. Each
     // has a name of its own (a program's name is unique per issuer).
     VoucherProgramSpec hohhot() const {
-        VoucherProgramSpec s;
-        s.issuer = issuer.id;
-        s.name = "Hohhot compute vouchers " + std::to_string(next_name_++);
-        s.budget_fen = 1'000'000;
-        s.share_bps = 3'000;
-        s.hubs = {kTokenHub};
-        s.valid_from_ns = kStartNs - kHour;
-        s.valid_until_ns = kWindowEnd + 365 * kDay;
-        return s;
+        return hohhot_program(issuer.id, "Hohhot compute vouchers " + std::to_string(next_name_++));
     }
     std::uint32_t create(const VoucherProgramSpec& spec, Code expected = Code::None) {
         Payload p;
@@ -269,21 +243,8 @@ TEST_F(ExchangeVouchers, AnIneligibleDealSettlesWithoutTheVoucherAndSaysWhy) {
         InstrumentId instrument;
         Code reason;
     };
-    VoucherProgramSpec compute_only = hohhot();
-    compute_only.hubs.clear();
-    compute_only.kinds = voucher_kinds::compute;
-    VoucherProgramSpec other_hub = hohhot();
-    other_hub.hubs = {"SHANGHAI"};
-    VoucherProgramSpec h800_only = hohhot();
-    h800_only.hubs.clear();
-    h800_only.accelerator_models = {"H800-SXM"};
-    VoucherProgramSpec domestic = hohhot();
-    domestic.hubs.clear();
-    domestic.domestic_only = true;
-    VoucherProgramSpec approved = hohhot();
-    approved.approved_providers = {quinn.id};
-    VoucherProgramSpec not_yet = hohhot();
-    not_yet.valid_from_ns = kWindowEnd + 300 * kDay;
+    const auto [compute_only, other_hub, h800_only, domestic, approved, not_yet] =
+        ineligible_variants(hohhot(), quinn.id);
     // A fresh buyer per case (nullptr), so that no earlier case's voucher competes.
     const Party* a = nullptr;
     const std::vector<Case> cases = {

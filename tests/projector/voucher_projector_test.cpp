@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "projector_fixture.hpp"
+#include "voucher_specs.hpp"
 
 namespace cpx::projector::test {
 namespace {
@@ -40,9 +41,12 @@ using exchange::test::kTokens;
 using exchange::test::kWindowEnd;
 using exchange::test::kWindowStart;
 
-constexpr exchange::InstrumentId kAscend = 3;  // WUHU compute for ASCEND-910B (domestic)
-constexpr exchange::InstrumentId kH100 = 4;    // WUHU compute for H100-SXM
-constexpr Timestamp kDay = 24 * kHour;
+using exchange::test::hohhot_program;
+using exchange::test::ineligible_variants;
+using exchange::test::kAscend;
+using exchange::test::kDay;
+using exchange::test::kH100;
+using exchange::test::RecordingVoucherSink;
 
 template <typename Int>
 std::string text(Int v) {
@@ -51,13 +55,6 @@ std::string text(Int v) {
 std::string id_or_null(std::uint64_t id) {
     return id == 0 ? "NULL" : std::to_string(id);
 }
-
-// Every voucher event of the live exchange, in order.
-class RecordingVoucherSink final : public exchange::VoucherSink {
-  public:
-    void on_voucher(const VoucherEvent& event) override { events.push_back(event); }
-    std::vector<VoucherEvent> events;
-};
 
 // A voucher claim (redemption or refusal) as PostgreSQL holds it.
 struct Claim {
@@ -138,15 +135,7 @@ class VoucherProjection : public ::testing::Test {
     // A Hohhot-style program: 30% of token deals in the HOHHOT hub, 1,000,000 fen. Each
     // has a name of its own (a program's name is unique per issuer).
     VoucherProgramSpec hohhot() const {
-        VoucherProgramSpec s;
-        s.issuer = issuer.id;
-        s.name = "Hohhot compute vouchers " + std::to_string(next_name_++);
-        s.budget_fen = 1'000'000;
-        s.share_bps = 3'000;
-        s.hubs = {kTokenHub};
-        s.valid_from_ns = kStartNs - kHour;
-        s.valid_until_ns = kWindowEnd + 365 * kDay;
-        return s;
+        return hohhot_program(issuer.id, "Hohhot compute vouchers " + std::to_string(next_name_++));
     }
     std::uint32_t create(const VoucherProgramSpec& spec) {
         Payload p;
@@ -576,21 +565,8 @@ TEST_F(VoucherProjection, AnIneligibleDealSettlesWithoutTheVoucherAndSaysWhy) {
     const Party pat_cloud = party(Role::Provider, "pat-cloud", "group-pat");
     register_tokens(pat_cloud);
 
-    VoucherProgramSpec compute_only = hohhot();
-    compute_only.hubs.clear();
-    compute_only.kinds = exchange::voucher_kinds::compute;
-    VoucherProgramSpec other_hub = hohhot();
-    other_hub.hubs = {"SHANGHAI"};
-    VoucherProgramSpec h800_only = hohhot();
-    h800_only.hubs.clear();
-    h800_only.accelerator_models = {"H800-SXM"};
-    VoucherProgramSpec domestic = hohhot();
-    domestic.hubs.clear();
-    domestic.domestic_only = true;
-    VoucherProgramSpec approved = hohhot();
-    approved.approved_providers = {quinn.id};
-    VoucherProgramSpec not_yet = hohhot();
-    not_yet.valid_from_ns = kWindowEnd + 300 * kDay;
+    const auto [compute_only, other_hub, h800_only, domestic, approved, not_yet] =
+        ineligible_variants(hohhot(), quinn.id);
     struct Case {
         const char* name;
         VoucherProgramSpec spec;
