@@ -34,20 +34,6 @@ cpx::v1::InstrumentKind parse_kind(const std::string& text) {
     throw UsageError("--kind must be compute or token");
 }
 
-template <typename Message>
-int answer(const Global& global, const grpc::Status& status, const Message& message,
-           const std::string& text) {
-    if (!status.ok()) {
-        return print_error(global, status);
-    }
-    if (global.json) {
-        print_json(message);
-    } else {
-        std::cout << text << "\n";
-    }
-    return 0;
-}
-
 int add_instrument(Client& client, const Args& a) {
     a.reject_unknown({"id", "symbol", "kind", "hub", "unit", "window-start", "window-end", "tick",
                       "lot", "quantity-min", "quantity-max", "price-min", "price-max", "band-bps",

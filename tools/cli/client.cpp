@@ -124,6 +124,19 @@ void print_json(const google::protobuf::Message& message) {
     std::cout << out << "\n";
 }
 
+int answer(const Global& global, const grpc::Status& status,
+           const google::protobuf::Message& message, const std::string& text) {
+    if (!status.ok()) {
+        return print_error(global, status);
+    }
+    if (global.json) {
+        print_json(message);
+    } else {
+        std::cout << text << "\n";
+    }
+    return 0;
+}
+
 void Table::print() const {
     std::vector<std::size_t> widths;
     for (const auto& row : rows_) {

@@ -52,6 +52,11 @@ int print_error(const Global& global, const grpc::Status& status);
 // Prints a message as one line of JSON.
 void print_json(const google::protobuf::Message& message);
 
+// The answer of a call that changes something: the refusal (exit status 1), or the
+// message as JSON in --json mode, else the one-line text (exit status 0).
+int answer(const Global& global, const grpc::Status& status,
+           const google::protobuf::Message& message, const std::string& text);
+
 // A table with a header row, columns padded to their widest cell.
 class Table {
   public:

@@ -147,20 +147,6 @@ std::string describe(const cpx::v1::Voucher& v) {
            time_text(v.expiry_ns()) + ", ref " + v.grant_ref();
 }
 
-template <typename Message>
-int answer(const Global& global, const grpc::Status& status, const Message& message,
-           const std::string& text) {
-    if (!status.ok()) {
-        return print_error(global, status);
-    }
-    if (global.json) {
-        print_json(message);
-    } else {
-        std::cout << text << "\n";
-    }
-    return 0;
-}
-
 int create_program(Client& client, const Args& a) {
     a.reject_unknown({"issuer", "name", "budget", "share-bps", "mode", "side", "cap", "cap-period",
                       "pool-cap", "kinds", "hubs", "models", "domestic-only", "providers",
