@@ -151,6 +151,9 @@ std::pair<Global, Args> parse(int argc, const char* const* argv) {
             global.json = true;
             continue;
         }
+        if (arg == "help") {
+            return {global, Args("help", {})};
+        }
         const std::string value = value_of(arg);
         if (arg == "target") {
             global.target = value;
@@ -160,8 +163,6 @@ std::pair<Global, Args> parse(int argc, const char* const* argv) {
             global.timeout_ms = static_cast<std::uint32_t>(parse_int(arg, value));
         } else if (arg == "tls-ca") {
             global.tls_ca_file = value;
-        } else if (arg == "help") {
-            break;
         } else {
             throw UsageError("unknown global option --" + arg);
         }
@@ -185,6 +186,9 @@ std::pair<Global, Args> parse(int argc, const char* const* argv) {
         if (arg == "json") {
             global.json = true;
             continue;
+        }
+        if (arg == "help") {
+            return {global, Args("help", {})};
         }
         const std::string value = value_of(arg);
         options[arg] = value;
