@@ -57,9 +57,20 @@ struct VoucherEventRow {
     std::uint32_t idx = 0;
 };
 
+// A journal row of the batch, for the audit log; its body is in Batch::journal_bodies.
+struct JournalRow {
+    std::uint64_t seq = 0;
+    std::int64_t ts_ns = 0;
+    std::uint16_t kind = 0;
+    std::size_t body_offset = 0;
+    std::size_t body_bytes = 0;
+};
+
 struct Batch {
     std::uint64_t first_seq = 0;  // the journal rows covered: first_seq..last_seq
     std::uint64_t last_seq = 0;
+    std::vector<JournalRow> journal;
+    std::string journal_bodies;
     std::vector<ledger::Account> accounts;
     std::vector<ledger::Transfer> transfers;  // increasing ids; kNetted ones are skipped
     std::vector<exchange::Obligation> obligations;

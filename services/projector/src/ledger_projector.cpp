@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "audit_writer.hpp"
 #include "batch.hpp"
 #include "cpx/journal/codec.hpp"
 #include "cpx/journal/pg_snapshots.hpp"
@@ -362,7 +363,10 @@ void copy_vouchers(Copier& copier, const Batch& batch) {
 // ---- Construction and recovery -----------------------------------------------------------
 
 LedgerProjector::LedgerProjector(ProjectorConfig config)
-    : config_(std::move(config)), collector_(std::make_unique<detail::Collector>()) {
+    : config_(std::move(config)),
+      collector_(std::make_unique<detail::Collector>()),
+      audit_(std::make_unique<detail::AuditWriter>(config_.audit_key,
+                                                   config_.audit_checkpoint_interval_ns)) {
     if (config_.batch_requests_max == 0) {
         config_.batch_requests_max = 1;
     }
@@ -454,6 +458,8 @@ RecoveryInfo LedgerProjector::start_from_database() {
                 ") is past the journal's end (seq " + std::to_string(journal_end) + ")");
         }
     }
+
+    audit_->load(*reader_, info.progress_seq);
 
     reset_replica();
     if (info.progress_seq > 0) {
@@ -549,6 +555,9 @@ std::uint64_t LedgerProjector::project_batch() {
                     throw std::runtime_error("projector: journal row " + std::to_string(seq) +
                                              " does not decode: " + error);
                 }
+                batch->journal.push_back(detail::JournalRow{
+                    seq, ts_ns, kind, batch->journal_bodies.size(), body.size()});
+                batch->journal_bodies.append(body);
                 collector_->set_payload(decoded.request.payload);
                 replica_->apply(decoded.request);
                 collector_->set_payload(nullptr);
@@ -777,6 +786,7 @@ void LedgerProjector::write_batch(Batch& batch) {
     const auto started = std::chrono::steady_clock::now();
     auto clock = started;
     Pg& pg = *writer_pg_;
+    bool checkpointed = false;
     try {
         pg.open();
         pg.exec("BEGIN");
@@ -869,6 +879,8 @@ void LedgerProjector::write_batch(Batch& batch) {
         // account, a redemption its transfer and its settled trade.
         copy_vouchers(copier, batch);
         lap(stats_.copy_vouchers_us, clock);
+        checkpointed = audit_->write(pg, batch);
+        lap(stats_.copy_audit_us, clock);
         pg.exec("COMMIT");
         lap(stats_.commit_us, clock);
     } catch (const std::exception& e) {
@@ -905,6 +917,10 @@ void LedgerProjector::write_batch(Batch& batch) {
     stats_.obligations.fetch_add(batch.obligations.size(), std::memory_order_relaxed);
     stats_.obligation_events.fetch_add(batch.events.size(), std::memory_order_relaxed);
     stats_.voucher_events.fetch_add(batch.voucher_events.size(), std::memory_order_relaxed);
+    stats_.audit_records.fetch_add(
+        batch.journal.size() + batch.transfer_rows() + batch.obligations.size(),
+        std::memory_order_relaxed);
+    stats_.audit_checkpoints.fetch_add(checkpointed ? 1 : 0, std::memory_order_relaxed);
     stats_.last_batch_requests.store(batch.requests(), std::memory_order_relaxed);
     stats_.last_commit_ms.store(elapsed_ms(started), std::memory_order_relaxed);
 

@@ -214,6 +214,8 @@ class CopyWriter {
         u32(static_cast<std::uint32_t>(v.size()));
         out_.append(v);
     }
+    // bytea's binary form is its bytes, as text's is.
+    void bytea(std::string_view v) { text(v); }
     void boolean(bool v) {
         u32(1);
         out_.push_back(v ? '\1' : '\0');

@@ -25,6 +25,10 @@
 // The obligation's creation is its `obligations` row; its later steps are
 // `obligation_events` rows (db/migrations/0004_settlement.sql).
 //
+// The audit log (db/migrations/0007_audit.sql, docs/AUDIT.md): the batch's journal rows,
+// transfers and trades, each hashed into the chain and the Merkle tree, in the batch's
+// transaction, and a signed checkpoint at intervals (src/audit_writer.hpp).
+//
 // Vouchers (db/migrations/0006_vouchers.sql): a program's creation is also its
 // `voucher_programs` row (the spec as the replica holds it once the request is applied),
 // a grant also its `vouchers` row (with the expiry and reference of the GrantVoucher
@@ -55,6 +59,7 @@
 #include <thread>
 #include <vector>
 
+#include "cpx/audit/signing.hpp"
 #include "cpx/exchange/exchange.hpp"
 #include "cpx/exchange/outbound.hpp"
 
@@ -81,6 +86,12 @@ struct ProjectorConfig {
     // work_mem of the writer's session (MB): a batch's transfers and events are read
     // back by the tables' statement triggers, in memory when they fit.
     std::uint32_t writer_work_mem_mb = 256;
+    // The exchange's audit key. Every batch extends the audit log (docs/AUDIT.md); with a
+    // key, the projector also signs a checkpoint of it after a batch when the journal
+    // time has moved at least audit_checkpoint_interval_ns past the last checkpoint's
+    // (0: after every batch). Without a key the log is written and never signed.
+    std::shared_ptr<const audit::SigningKey> audit_key;
+    std::int64_t audit_checkpoint_interval_ns = 1'000'000'000;
     // Backoff of the background thread after a failure, doubling up to the maximum.
     std::int64_t retry_wait_ms_min = 100;
     std::int64_t retry_wait_ms_max = 5'000;
@@ -106,6 +117,8 @@ struct ProjectorStats {
     std::atomic<std::uint64_t> obligations{0};       // obligations rows written
     std::atomic<std::uint64_t> obligation_events{0};
     std::atomic<std::uint64_t> voucher_events{0};  // voucher_events rows written
+    std::atomic<std::uint64_t> audit_records{0};   // audit_log rows written
+    std::atomic<std::uint64_t> audit_checkpoints{0};
     std::atomic<std::uint64_t> snapshots{0};
     std::atomic<std::uint64_t> failures{0};  // failed batches or reads (retried)
     std::atomic<std::uint64_t> last_batch_requests{0};
@@ -119,6 +132,7 @@ struct ProjectorStats {
     std::atomic<std::uint64_t> copy_obligations_us{0};
     std::atomic<std::uint64_t> copy_events_us{0};
     std::atomic<std::uint64_t> copy_vouchers_us{0};  // programs, vouchers and their events
+    std::atomic<std::uint64_t> copy_audit_us{0};     // hashing, audit_log and checkpoints
     std::atomic<std::uint64_t> commit_us{0};         // COMMIT (the WAL flush) and the progress
     // Snapshots: taking them (state hash and save, on the replica's thread) and writing
     // them (the snapshot thread).
@@ -137,6 +151,7 @@ struct DatabaseCheck {
 };
 
 namespace detail {
+class AuditWriter;
 class Pg;
 struct Batch;
 class Collector;
@@ -227,6 +242,8 @@ class LedgerProjector {
     NullSink null_sink_;
     std::unique_ptr<exchange::Exchange> replica_;
     std::unique_ptr<detail::Collector> collector_;
+    // Used by the writer thread, and loaded by start_from_database() while it is stopped.
+    std::unique_ptr<detail::AuditWriter> audit_;
     std::unique_ptr<detail::Pg> lock_;    // holds the projector's advisory lock
     std::unique_ptr<detail::Pg> reader_;  // reads the journal
     bool recovered_ = false;

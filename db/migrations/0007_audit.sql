@@ -1,0 +1,79 @@
+-- The regulator's tamper-evident record (docs/AUDIT.md specifies every byte).
+--
+-- audit_log lists every journal entry, trade (obligations row) and ledger transfer in
+-- one sequence, the order in which the ledger projector (services/projector) wrote
+-- them: for each journal seq, the entry itself, then the transfers it caused in id
+-- order, then the trades it made in id order. Each row of the log carries
+--   * leaf_hash: SHA-256(0x00 || record), the record's leaf in the Merkle tree of the
+--     log (RFC 9162), where record is the canonical encoding of the row it names;
+--   * head: the hash chain after it, SHA-256(previous head || record), from 32 zero
+--     bytes before position 0.
+-- audit_checkpoints holds the signed tree heads: at intervals the projector signs
+-- (Ed25519, the exchange's audit key) the Merkle root of the first tree_size records.
+--
+-- The database refuses to change or delete any of it, like the rest of the record; but
+-- an insider who can switch the triggers off could rewrite rows and recompute the
+-- hashes. What they cannot recompute is a checkpoint's signature without the exchange's
+-- key: the verifier (`cpx audit verify`) recomputes every record's leaf and the chain
+-- from the tables, compares them with the log, and checks each checkpoint's root and
+-- signature under the public key it was given (never a key read from this database).
+
+CREATE TABLE audit_record_kinds (
+    kind smallint PRIMARY KEY,
+    name text     NOT NULL UNIQUE
+);
+INSERT INTO audit_record_kinds (kind, name) VALUES
+    (1, 'journal'),   -- ref: journal.seq
+    (2, 'transfer'),  -- ref: transfers.id
+    (3, 'trade');     -- ref: obligations.id
+
+CREATE TABLE audit_log (
+    position  bigint   PRIMARY KEY CHECK (position >= 0),  -- the leaf index, from 0
+    kind      smallint NOT NULL REFERENCES audit_record_kinds (kind),
+    ref       bigint   NOT NULL CHECK (ref > 0),
+    seq       bigint   NOT NULL CHECK (seq > 0),  -- the journal seq the record belongs to
+    leaf_hash bytea    NOT NULL CHECK (octet_length(leaf_hash) = 32),
+    head      bytea    NOT NULL CHECK (octet_length(head) = 32),
+    UNIQUE (kind, ref)
+);
+COMMENT ON TABLE audit_log IS
+    'Every journal entry, trade and transfer in one hash chain and Merkle tree (docs/AUDIT.md).';
+CREATE INDEX audit_log_seq ON audit_log (seq);
+
+-- A checkpoint: the signed head of the tree of the first tree_size records. The signed
+-- message is 'cpx-checkpoint-v1\n' || u64 tree_size || root || i64 ts_ns (big-endian),
+-- and ts_ns is the journal time of the last record it covers.
+CREATE TABLE audit_checkpoints (
+    tree_size bigint PRIMARY KEY CHECK (tree_size > 0),
+    ts_ns     bigint NOT NULL CHECK (ts_ns >= 0),
+    root      bytea  NOT NULL CHECK (octet_length(root) = 32),
+    signature bytea  NOT NULL CHECK (octet_length(signature) = 64)
+);
+COMMENT ON TABLE audit_checkpoints IS
+    'Signed Merkle tree heads of audit_log (Ed25519; docs/AUDIT.md).';
+
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION refuse_change();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
+CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE ON audit_checkpoints
+    FOR EACH ROW EXECUTE FUNCTION refuse_change();
+CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
+CREATE TRIGGER audit_record_kinds_append_only BEFORE UPDATE OR DELETE ON audit_record_kinds
+    FOR EACH ROW EXECUTE FUNCTION refuse_change();
+
+GRANT SELECT, INSERT ON audit_log, audit_checkpoints TO cpx_app;
+GRANT SELECT ON audit_record_kinds TO cpx_app;
+
+-- The regulator's role: it reads the whole record and can change nothing. The audit
+-- tools connect with a login role that is a member of it (docs/OPERATIONS.md).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cpx_regulator') THEN
+        CREATE ROLE cpx_regulator NOLOGIN;
+    END IF;
+END
+$$;
+GRANT USAGE ON SCHEMA public TO cpx_regulator;
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO cpx_regulator;

@@ -1,0 +1,197 @@
+#include "audit_writer.hpp"
+
+#include <stdexcept>
+#include <string_view>
+#include <vector>
+
+#include "cpx/audit/checkpoint.hpp"
+#include "cpx/audit/records.hpp"
+
+namespace cpx::projector::detail {
+
+namespace {
+
+// Leaf hashes are read back in pages of this many rows at a restart.
+constexpr std::uint64_t kLoadPageRows = 100'000;
+
+std::string hex_literal(std::string_view bytes) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out = "\\x";
+    out.reserve(2 + 2 * bytes.size());
+    for (const char c : bytes) {
+        const auto b = static_cast<unsigned char>(c);
+        out.push_back(kDigits[b >> 4]);
+        out.push_back(kDigits[b & 0x0F]);
+    }
+    return out;
+}
+
+// A bytea column in text form ("\x" and hex digits) holding a digest.
+audit::Digest digest_of(std::string_view text, const char* what) {
+    audit::Digest digest{};
+    if (text.size() != 66 || text.substr(0, 2) != "\\x" ||
+        !audit::from_hex(text.substr(2), digest)) {
+        throw std::runtime_error(std::string("projector: audit_log has a malformed ") + what);
+    }
+    return digest;
+}
+
+}  // namespace
+
+void AuditWriter::load(Pg& pg, std::uint64_t progress_seq) {
+    chain_ = audit::HashChain();
+    tree_ = audit::MerkleAccumulator();
+    signed_size_ = 0;
+    signed_ts_ns_ = -1;
+    PgResult last =
+        pg.query("SELECT position, seq, head FROM audit_log ORDER BY position DESC LIMIT 1");
+    if (last.rows() == 0) {
+        if (progress_seq > 0) {
+            throw std::runtime_error(
+                "projector: this database was projected (to seq " + std::to_string(progress_seq) +
+                ") before it had an audit log (migration 0007); its record cannot be made "
+                "tamper-evident after the fact: start a new database");
+        }
+        return;
+    }
+    const auto size = static_cast<std::uint64_t>(last.i64(0, 0)) + 1;
+    if (static_cast<std::uint64_t>(last.i64(0, 1)) != progress_seq) {
+        throw std::runtime_error("projector: audit_log ends at seq " +
+                                 std::string(last.text(0, 1)) + ", its progress is seq " +
+                                 std::to_string(progress_seq));
+    }
+    const audit::Digest head = digest_of(last.text(0, 2), "head");
+    for (std::uint64_t from = 0; from < size; from += kLoadPageRows) {
+        PgResult page = pg.query(
+            "SELECT position, leaf_hash FROM audit_log WHERE position >= " + std::to_string(from) +
+            " ORDER BY position LIMIT " + std::to_string(kLoadPageRows));
+        for (int row = 0; row < page.rows(); ++row) {
+            if (static_cast<std::uint64_t>(page.i64(row, 0)) != tree_.count()) {
+                throw std::runtime_error("projector: audit_log has no position " +
+                                         std::to_string(tree_.count()));
+            }
+            tree_.append(digest_of(page.text(row, 1), "leaf hash"));
+        }
+    }
+    if (tree_.count() != size) {
+        throw std::runtime_error("projector: audit_log has gaps before position " +
+                                 std::to_string(size - 1));
+    }
+    chain_ = audit::HashChain(head, size);
+    PgResult signed_head =
+        pg.query("SELECT tree_size, ts_ns FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1");
+    if (signed_head.rows() == 1) {
+        signed_size_ = static_cast<std::uint64_t>(signed_head.i64(0, 0));
+        signed_ts_ns_ = signed_head.i64(0, 1);
+    }
+}
+
+void AuditWriter::append(std::string_view record, std::uint8_t kind, std::uint64_t ref,
+                         std::uint64_t seq, CopyWriter& out) {
+    const audit::Digest leaf = audit::leaf_hash(record);
+    const std::uint64_t position = tree_.count();
+    tree_.append(leaf);
+    const audit::Digest& head = chain_.append(record);
+    out.row(6);
+    out.int8(static_cast<std::int64_t>(position));
+    out.int2(static_cast<std::int16_t>(kind));
+    out.int8(static_cast<std::int64_t>(ref));
+    out.int8(static_cast<std::int64_t>(seq));
+    out.bytea(audit::as_bytes(leaf));
+    out.bytea(audit::as_bytes(head));
+}
+
+bool AuditWriter::write(Pg& pg, const Batch& batch) {
+    const std::string sql =
+        "COPY audit_log (position, kind, ref, seq, leaf_hash, head) FROM STDIN (FORMAT binary)";
+    std::string buffer;
+    buffer.reserve(std::size_t{1} << 20);
+    CopyWriter out(buffer);
+    pg.copy_in_begin(sql);
+    out.header();
+    const auto flush = [&] {
+        if (buffer.size() >= (std::size_t{1} << 20)) {
+            pg.copy_put(buffer);
+            buffer.clear();
+        }
+    };
+    std::size_t t = 0;
+    std::size_t o = 0;
+    std::int64_t last_ts_ns = signed_ts_ns_;
+    for (const JournalRow& j : batch.journal) {
+        record_.clear();
+        audit::encode_record(
+            audit::JournalRecord{
+                j.seq, j.ts_ns, j.kind,
+                std::string_view(batch.journal_bodies).substr(j.body_offset, j.body_bytes)},
+            record_);
+        append(record_.data(), static_cast<std::uint8_t>(audit::RecordKind::Journal), j.seq, j.seq,
+               out);
+        last_ts_ns = j.ts_ns;
+        // The transfers and the trades of this seq: both vectors are in id order, and ids
+        // are handed out as requests are applied, so their seqs never decrease.
+        for (; t < batch.transfers.size() && batch.transfers[t].seq <= j.seq; ++t) {
+            const ledger::Transfer& x = batch.transfers[t];
+            if (x.seq != j.seq) {
+                throw std::logic_error("projector: transfer " + std::to_string(x.id) +
+                                       " belongs to no journal row of its batch");
+            }
+            if (x.flags == kNetted) {
+                continue;
+            }
+            record_.clear();
+            audit::encode_record(
+                audit::TransferRecord{x.id, x.debit_account_id, x.credit_account_id, x.amount,
+                                      x.pending_id, static_cast<std::uint8_t>(x.flags),
+                                      static_cast<std::uint16_t>(x.code), x.seq, x.ts_ns,
+                                      x.user_data},
+                record_);
+            append(record_.data(), static_cast<std::uint8_t>(audit::RecordKind::Transfer), x.id,
+                   x.seq, out);
+            flush();
+        }
+        for (; o < batch.obligations.size() && batch.obligations[o].created_seq <= j.seq; ++o) {
+            const exchange::Obligation& x = batch.obligations[o];
+            if (x.created_seq != j.seq) {
+                throw std::logic_error("projector: trade " + std::to_string(x.id) +
+                                       " belongs to no journal row of its batch");
+            }
+            record_.clear();
+            audit::encode_record(
+                audit::TradeRecord{x.id, x.instrument, x.buyer, x.provider, x.buy_order,
+                                   x.sell_order, x.price, x.quantity, x.amount_fen, x.traded_ns,
+                                   x.window_end_ns, x.created_seq},
+                record_);
+            append(record_.data(), static_cast<std::uint8_t>(audit::RecordKind::Trade), x.id,
+                   x.created_seq, out);
+            flush();
+        }
+        flush();
+    }
+    if (t != batch.transfers.size() || o != batch.obligations.size()) {
+        throw std::logic_error("projector: the batch has transfers or trades after its last seq");
+    }
+    out.trailer();
+    pg.copy_put(buffer);
+    pg.copy_in_end(sql);
+    if (key_ == nullptr || tree_.count() == signed_size_ ||
+        (interval_ns_ > 0 && signed_ts_ns_ >= 0 && last_ts_ns - signed_ts_ns_ < interval_ns_)) {
+        return false;
+    }
+    checkpoint(pg, last_ts_ns);
+    return true;
+}
+
+void AuditWriter::checkpoint(Pg& pg, std::int64_t ts_ns) {
+    const audit::Checkpoint c = audit::sign_checkpoint(*key_, tree_.count(), tree_.root(), ts_ns);
+    pg.exec_params(
+        "INSERT INTO audit_checkpoints (tree_size, ts_ns, root, signature) "
+        "VALUES ($1, $2, $3::bytea, $4::bytea)",
+        {std::to_string(c.tree_size), std::to_string(c.ts_ns), hex_literal(audit::as_bytes(c.root)),
+         hex_literal(std::string_view(reinterpret_cast<const char*>(c.signature.data()),
+                                      c.signature.size()))});
+    signed_size_ = c.tree_size;
+    signed_ts_ns_ = ts_ns;
+}
+
+}  // namespace cpx::projector::detail
