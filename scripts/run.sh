@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release >&2
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCPX_LTO=ON >&2
 ninja -C build/release -j"$(nproc)" cpxd cpx >&2
 
 mkdir -p build/run
@@ -49,7 +49,8 @@ fi
 # another one does not replay under it (docs/OPERATIONS.md): run on an empty database
 # instead (drop the private cluster's database "cpx", which the next run creates again).
 build/release/services/gateway/cpxd --demo --database_url="${CPX_DATABASE_URL}" \
-  --operator_key_file "${key_file}" --dispute_period_ns=300000000000 "$@" &
+  --operator_key_file "${key_file}" --audit_key_file build/run/audit.key \
+  --dispute_period_ns=300000000000 "$@" &
 cpxd_pid=$!
 trap 'kill -INT "${cpxd_pid}" 2>/dev/null || true' INT
 trap 'kill -TERM "${cpxd_pid}" 2>/dev/null || true' TERM

@@ -101,6 +101,18 @@ const std::vector<Key>& keys() {
          }},
         {"database_url", "PostgreSQL URL; empty: no database ($CPX_DATABASE_URL)",
          [](ServerConfig& c, const std::string& v) { c.database_url = v; }},
+        {"audit_key_file",
+         "Ed25519 audit key that signs the audit log's checkpoints (made when missing; "
+         "public key in FILE.pub)",
+         [](ServerConfig& c, const std::string& v) { c.audit_key_file = v; }},
+        {"audit_checkpoint_interval_ms", "journal time between signed audit checkpoints (1000)",
+         [](ServerConfig& c, const std::string& v) {
+             c.audit_checkpoint_interval_ms =
+                 parse_number<std::int64_t>("audit_checkpoint_interval_ms", v);
+             if (c.audit_checkpoint_interval_ms < 0) {
+                 throw std::invalid_argument("audit_checkpoint_interval_ms must be >= 0");
+             }
+         }},
         {"migrations_dir", "folder of the NNNN_name.sql migrations (the source tree's)",
          [](ServerConfig& c, const std::string& v) { c.migrations_dir = v; }},
         {"migrate_on_start", "apply missing migrations before serving (true)",

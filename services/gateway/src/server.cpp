@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 
@@ -11,6 +13,8 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include "cpx/audit/sha256.hpp"
+#include "cpx/audit/signing.hpp"
 #include "cpx/gateway/auth.hpp"
 #include "cpx/gateway/log.hpp"
 #include "cpx/journal/pg_snapshots.hpp"
@@ -60,6 +64,34 @@ std::unique_ptr<journal::PgJournal> make_journal(const ServerConfig& config) {
     return std::make_unique<journal::PgJournal>(journal_config);
 }
 
+// The audit key: loaded from its file, or made and saved there at the first start, with
+// the public key written beside it for the regulators who verify the record.
+std::shared_ptr<const audit::SigningKey> audit_key(const std::string& path) {
+    if (path.empty()) {
+        log_event("warning", "audit_unsigned",
+                  {field("reason", "no audit_key_file: checkpoints are not signed")});
+        return nullptr;
+    }
+    std::error_code error;
+    const bool exists = std::filesystem::exists(path, error);
+    auto key = std::make_shared<audit::SigningKey>(exists ? audit::SigningKey::load(path)
+                                                          : audit::SigningKey::generate());
+    if (!exists) {
+        key->save(path);
+    }
+    // A public key is 32 bytes, as a digest is: the same hex form.
+    const std::string public_hex = audit::to_hex(key->public_key());
+    std::ofstream pub(path + ".pub", std::ios::trunc);
+    pub << public_hex << '\n';
+    if (!pub) {
+        throw std::runtime_error("cannot write the audit public key to " + path + ".pub");
+    }
+    log_event("info", "audit_key",
+              {field("public_key", public_hex), field("file", path + ".pub"),
+               field("made", exists ? "false" : "true")});
+    return key;
+}
+
 }  // namespace
 
 Server::Server(ServerConfig config)
@@ -85,6 +117,9 @@ Server::Server(ServerConfig config)
             projector::ProjectorConfig projector_config;
             projector_config.database_url = config_.database_url;
             projector_config.exchange = config_.pipeline.exchange;
+            projector_config.audit_key = audit_key(config_.audit_key_file);
+            projector_config.audit_checkpoint_interval_ns =
+                config_.audit_checkpoint_interval_ms * 1'000'000;
             projector_ = std::make_unique<projector::LedgerProjector>(projector_config);
             projector_->set_on_error([](const std::string& error) {
                 log_event("error", "projector_failed", {field("error", error)});

@@ -50,6 +50,13 @@ struct ServerConfig {
     // thread that writes the ledger and the settlement's obligations to PostgreSQL from
     // the committed journal, off the order path.
     bool project_ledger = true;
+    // The exchange's audit key (docs/AUDIT.md): a file holding an Ed25519 seed as 64 hex
+    // digits. cpxd makes it at its first start (mode 0600), writes the public key beside
+    // it (the same name with ".pub") and to its log, and the projector signs the audit
+    // log's checkpoints with it, one per audit_checkpoint_interval_ms of journal time.
+    // Empty: the audit log is written and never signed.
+    std::string audit_key_file;
+    std::int64_t audit_checkpoint_interval_ms = 1'000;
     PipelineConfig pipeline;
     GatewayOptions gateway;
 };
