@@ -77,3 +77,5 @@ END
 $$;
 GRANT USAGE ON SCHEMA public TO cpx_regulator;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO cpx_regulator;
+-- And every table and view a later migration makes (migrations run as one role).
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO cpx_regulator;

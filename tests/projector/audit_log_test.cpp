@@ -264,5 +264,39 @@ TEST_F(AuditLog, IsAppendOnlyForTheExchangesRole) {
     }
 }
 
+// The regulator's database role (cpx_regulator, which a regulator's login role joins):
+// it reads every table of the record and can change none of them.
+TEST_F(AuditLog, TheRegulatorsRoleReadsEveryTableAndChangesNothing) {
+    JournalledExchange x(db.url(), test_config());
+    run_market(x);
+    LedgerProjector projector(projector_config(db.url()));
+    projector.project_available();
+    const auto connection = store::connect(db.url());
+    std::vector<std::string> tables;
+    {
+        pqxx::read_transaction tx(*connection);
+        for (const pqxx::row& r : tx.exec("SELECT tablename FROM pg_tables "
+                                          "WHERE schemaname = 'public' ORDER BY tablename")) {
+            tables.push_back(r[0].c_str());
+        }
+    }
+    ASSERT_GT(tables.size(), 15u);
+    for (const std::string& table : tables) {
+        pqxx::work tx(*connection);
+        tx.exec("SET LOCAL ROLE cpx_regulator");
+        EXPECT_NO_THROW(tx.exec("SELECT * FROM " + table + " LIMIT 1")) << table;
+    }
+    for (const char* sql :
+         {"INSERT INTO journal (seq, ts_ns, kind, body) VALUES (999999, 1, 1, '')",
+          "UPDATE transfers SET amount = amount + 1", "DELETE FROM audit_checkpoints",
+          "UPDATE ledger_accounts SET credits_posted = 0", "DELETE FROM obligations",
+          "INSERT INTO audit_log (position, kind, ref, seq, leaf_hash, head) "
+          "SELECT 999999, kind, ref + 1000000, seq, leaf_hash, head FROM audit_log LIMIT 1"}) {
+        pqxx::work tx(*connection);
+        tx.exec("SET LOCAL ROLE cpx_regulator");
+        EXPECT_THROW(tx.exec(sql), pqxx::insufficient_privilege) << sql;
+    }
+}
+
 }  // namespace
 }  // namespace cpx::projector::test
