@@ -40,6 +40,18 @@ COMMENT ON TABLE audit_log IS
     'Every journal entry, trade and transfer in one hash chain and Merkle tree (docs/AUDIT.md).';
 CREATE INDEX audit_log_seq ON audit_log (seq);
 
+-- The roots of the log's perfect subtrees of 256 records or more, as the projector
+-- completes them: the subtree (level, idx) is the Merkle tree of the records at positions
+-- idx * 2^level to (idx + 1) * 2^level - 1. An inclusion or consistency proof reads
+-- O(log n) of them and at most 255 leaf hashes of audit_log, never the whole log
+-- (cpx/audit/tree_source.hpp). A wrong row here can only make a proof that fails.
+CREATE TABLE audit_subtrees (
+    level smallint NOT NULL CHECK (level BETWEEN 8 AND 63),
+    idx   bigint   NOT NULL CHECK (idx >= 0),
+    root  bytea    NOT NULL CHECK (octet_length(root) = 32),
+    PRIMARY KEY (level, idx)
+);
+
 -- A checkpoint: the signed head of the tree of the first tree_size records. The signed
 -- message is 'cpx-checkpoint-v1\n' || u64 tree_size || root || i64 ts_ns (big-endian),
 -- and ts_ns is the journal time of the last record it covers.
@@ -56,6 +68,10 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
     FOR EACH ROW EXECUTE FUNCTION refuse_change();
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
+CREATE TRIGGER audit_subtrees_append_only BEFORE UPDATE OR DELETE ON audit_subtrees
+    FOR EACH ROW EXECUTE FUNCTION refuse_change();
+CREATE TRIGGER audit_subtrees_no_truncate BEFORE TRUNCATE ON audit_subtrees
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
 CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE ON audit_checkpoints
     FOR EACH ROW EXECUTE FUNCTION refuse_change();
 CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints
@@ -63,7 +79,7 @@ CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoint
 CREATE TRIGGER audit_record_kinds_append_only BEFORE UPDATE OR DELETE ON audit_record_kinds
     FOR EACH ROW EXECUTE FUNCTION refuse_change();
 
-GRANT SELECT, INSERT ON audit_log, audit_checkpoints TO cpx_app;
+GRANT SELECT, INSERT ON audit_log, audit_subtrees, audit_checkpoints TO cpx_app;
 GRANT SELECT ON audit_record_kinds TO cpx_app;
 
 -- The regulator's role: it reads the whole record and can change nothing. The audit

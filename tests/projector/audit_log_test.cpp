@@ -102,7 +102,11 @@ std::string record_of(pqxx::transaction_base& tx, const LogRow& row) {
 }
 
 std::vector<std::string> dump_log(const std::string& url) {
-    return dump(url, "SELECT * FROM audit_log ORDER BY position");
+    std::vector<std::string> rows = dump(url, "SELECT * FROM audit_log ORDER BY position");
+    const std::vector<std::string> subtrees =
+        dump(url, "SELECT * FROM audit_subtrees ORDER BY level, idx");
+    rows.insert(rows.end(), subtrees.begin(), subtrees.end());
+    return rows;
 }
 
 void run_market(JournalledExchange& x) {
@@ -151,6 +155,27 @@ TEST_F(AuditLog, HoldsEveryJournalRowTransferAndTradeOnceInSeqOrderAndRecomputes
         ASSERT_EQ(row.head, chain.append(record)) << "position " << i;
     }
     EXPECT_EQ(seq, static_cast<std::int64_t>(x.last_seq()));
+
+    // Every perfect subtree of 256 records or more is stored with its root.
+    std::vector<audit::Digest> leaves;
+    for (const LogRow& row : log) {
+        leaves.push_back(row.leaf);
+    }
+    std::size_t expected = 0;
+    for (std::uint32_t level = 8; (std::size_t{1} << level) <= leaves.size(); ++level) {
+        expected += leaves.size() >> level;
+    }
+    ASSERT_GT(expected, 2u);
+    const pqxx::result subtrees = tx.exec("SELECT level, idx, root FROM audit_subtrees");
+    EXPECT_EQ(subtrees.size(), expected);
+    for (const pqxx::row& r : subtrees) {
+        const auto level = r[0].as<std::uint32_t>();
+        const auto index = r[1].as<std::uint64_t>();
+        const std::size_t size = std::size_t{1} << level;
+        ASSERT_LE((index + 1) * size, leaves.size());
+        EXPECT_EQ(digest(r[2]), audit::root(std::span(leaves).subspan(index * size, size)))
+            << "subtree " << level << "/" << index;
+    }
 }
 
 // Netting depends on where batches end (a hold made and posted within one batch is one

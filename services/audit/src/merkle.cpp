@@ -231,18 +231,7 @@ bool MerkleAccumulator::restore(std::uint64_t count, std::span<const Digest> pea
 
 void MerkleAccumulator::append(const Digest& leaf_hash) {
     assert(count_ < std::numeric_limits<std::uint64_t>::max());
-    // Each trailing one bit of count_ is a perfect subtree as large as the one being
-    // built: merge them, as a binary counter carries.
-    Digest node = leaf_hash;
-    for (std::uint64_t n = count_; lsb(n); n >>= 1) {
-        assert(peak_count_ > 0);
-        --peak_count_;
-        node = node_hash(peaks_[peak_count_], node);
-    }
-    assert(peak_count_ < peaks_.size());
-    peaks_[peak_count_] = node;
-    ++peak_count_;
-    ++count_;
+    append(leaf_hash, [](std::uint32_t, std::uint64_t, const Digest&) {});
     assert(peak_count_ == static_cast<std::size_t>(std::popcount(count_)));
 }
 

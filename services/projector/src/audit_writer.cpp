@@ -90,7 +90,11 @@ void AuditWriter::append(std::string_view record, std::uint8_t kind, std::uint64
                          std::uint64_t seq, CopyWriter& out) {
     const audit::Digest leaf = audit::leaf_hash(record);
     const std::uint64_t position = tree_.count();
-    tree_.append(leaf);
+    tree_.append(leaf, [this](std::uint32_t level, std::uint64_t index, const audit::Digest& root) {
+        if (level >= kStoredSubtreeLevelMin) {
+            subtrees_.push_back(Subtree{level, index, root});
+        }
+    });
     const audit::Digest& head = chain_.append(record);
     out.row(6);
     out.int8(static_cast<std::int64_t>(position));
@@ -115,6 +119,7 @@ bool AuditWriter::write(Pg& pg, const Batch& batch) {
             buffer.clear();
         }
     };
+    subtrees_.clear();
     std::size_t t = 0;
     std::size_t o = 0;
     std::int64_t last_ts_ns = signed_ts_ns_;
@@ -174,6 +179,23 @@ bool AuditWriter::write(Pg& pg, const Batch& batch) {
     out.trailer();
     pg.copy_put(buffer);
     pg.copy_in_end(sql);
+    if (!subtrees_.empty()) {
+        const std::string subtrees_sql =
+            "COPY audit_subtrees (level, idx, root) FROM STDIN (FORMAT binary)";
+        buffer.clear();
+        pg.copy_in_begin(subtrees_sql);
+        out.header();
+        for (const Subtree& s : subtrees_) {
+            out.row(3);
+            out.int2(static_cast<std::int16_t>(s.level));
+            out.int8(static_cast<std::int64_t>(s.index));
+            out.bytea(audit::as_bytes(s.root));
+        }
+        out.trailer();
+        pg.copy_put(buffer);
+        pg.copy_in_end(subtrees_sql);
+        subtrees_.clear();
+    }
     if (key_ == nullptr || tree_.count() == signed_size_ ||
         (interval_ns_ > 0 && signed_ts_ns_ >= 0 && last_ts_ns - signed_ts_ns_ < interval_ns_)) {
         return false;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "batch.hpp"
 #include "cpx/audit/chain.hpp"
@@ -40,7 +41,16 @@ class AuditWriter {
     // The records in the log (its Merkle tree's size).
     std::uint64_t size() const { return tree_.count(); }
 
+    // Subtrees of this level and above are stored (audit_subtrees).
+    static constexpr std::uint32_t kStoredSubtreeLevelMin = 8;
+
   private:
+    struct Subtree {
+        std::uint32_t level = 0;
+        std::uint64_t index = 0;
+        audit::Digest root{};
+    };
+
     void append(std::string_view record, std::uint8_t kind, std::uint64_t ref, std::uint64_t seq,
                 CopyWriter& out);
     void checkpoint(Pg& pg, std::int64_t ts_ns);
@@ -52,6 +62,7 @@ class AuditWriter {
     std::uint64_t signed_size_ = 0;   // tree_size of the newest checkpoint
     std::int64_t signed_ts_ns_ = -1;  // its journal time (-1: none yet)
     audit::CanonicalWriter record_;
+    std::vector<Subtree> subtrees_;  // completed by the batch being written
 };
 
 }  // namespace cpx::projector::detail

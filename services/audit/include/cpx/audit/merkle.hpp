@@ -81,6 +81,13 @@ class MerkleAccumulator {
 
     void append(const Digest& leaf_hash);
 
+    // As append(), and hands every perfect subtree that the leaf completes, smallest
+    // first, to on_subtree(level, index, root): the subtree of leaves
+    // [index * 2^level, (index + 1) * 2^level), level >= 1. A writer stores some of them
+    // so that proofs over a large tree never read all of its leaves (tree_source.hpp).
+    template <typename OnSubtree>
+    void append(const Digest& leaf_hash, OnSubtree&& on_subtree);
+
     // MTH of the leaves appended so far (empty_root() when none).
     Digest root() const;
 
@@ -94,5 +101,23 @@ class MerkleAccumulator {
     std::size_t peak_count_ = 0;
     std::uint64_t count_ = 0;
 };
+
+template <typename OnSubtree>
+void MerkleAccumulator::append(const Digest& leaf_hash, OnSubtree&& on_subtree) {
+    // Each trailing one bit of count_ is a perfect subtree as large as the one being
+    // built: merge them, as a binary counter carries.
+    const std::uint64_t position = count_;
+    Digest node = leaf_hash;
+    std::uint32_t level = 0;
+    for (std::uint64_t n = count_; (n & 1) != 0; n >>= 1) {
+        --peak_count_;
+        node = node_hash(peaks_[peak_count_], node);
+        ++level;
+        on_subtree(level, position >> level, node);
+    }
+    peaks_[peak_count_] = node;
+    ++peak_count_;
+    ++count_;
+}
 
 }  // namespace cpx::audit
