@@ -102,10 +102,11 @@ class JournalledExchange {
         r.account = account;
         return send(r);
     }
-    Party account(Role role, const std::string& name) {
+    Party account(Role role, const std::string& name, const std::string& owner_group = "") {
         Payload p;
         p.account.name = name;
         p.account.role = role;
+        p.account.owner_group = owner_group;
         EXPECT_EQ(admin(RequestType::CreateAccount, p), Code::None);
         Party party;
         party.id = p.account.id;
@@ -121,13 +122,14 @@ class JournalledExchange {
         p.deposit_id = "dep-" + std::to_string(next_deposit_++);
         return admin(type, p, party.id);
     }
-    Party buyer(const std::string& name, Price deposit_fen) {
-        const Party party = account(Role::Buyer, name);
+    Party buyer(const std::string& name, Price deposit_fen, const std::string& owner_group = "") {
+        const Party party = account(Role::Buyer, name, owner_group);
         EXPECT_EQ(deposit(party, deposit_fen), Code::None);
         return party;
     }
-    Party provider(const std::string& name, Quantity bundles, Price collateral_fen = 0) {
-        const Party party = account(Role::Provider, name);
+    Party provider(const std::string& name, Quantity bundles, Price collateral_fen = 0,
+                   const std::string& owner_group = "") {
+        const Party party = account(Role::Provider, name, owner_group);
         Payload p;
         p.capacity.kind = matching::InstrumentKind::TokenBundle;
         p.capacity.hub = exchange::test::kTokenHub;

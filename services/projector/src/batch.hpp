@@ -14,6 +14,7 @@
 #include "cpx/exchange/settlement.hpp"
 #include "cpx/exchange/vouchers.hpp"
 #include "cpx/ledger/ledger.hpp"
+#include "cpx/surveillance/surveillance.hpp"
 
 namespace cpx::projector::detail {
 
@@ -79,6 +80,7 @@ struct Batch {
     std::vector<ProgramRow> voucher_programs;
     std::vector<VoucherRow> vouchers;
     std::vector<VoucherEventRow> voucher_events;
+    std::vector<surveillance::Alert> alerts;
     std::uint64_t netted = 0;  // transfers not written
     // A snapshot of the replica after last_seq, written after the batch commits.
     bool has_snapshot = false;
@@ -94,8 +96,18 @@ struct Batch {
 // there is none (the silent replay up to the stored progress).
 class Collector final : public ledger::TransferSink,
                         public exchange::ObligationSink,
-                        public exchange::VoucherSink {
+                        public exchange::VoucherSink,
+                        public surveillance::AlertSink {
   public:
+    // Obligation and voucher events go on to the surveillance rules too, batch or not.
+    void watch_with(surveillance::Surveillance* watcher) { watcher_ = watcher; }
+
+    void on_alert(const surveillance::Alert& alert) override {
+        if (batch_ != nullptr) {
+            batch_->alerts.push_back(alert);
+        }
+    }
+
     void begin(Batch* batch) {
         batch_ = batch;
         programs_to_describe_ = 0;
@@ -148,6 +160,9 @@ class Collector final : public ledger::TransferSink,
     }
 
     void on_obligation(const exchange::ObligationEvent& e) override {
+        if (watcher_ != nullptr) {
+            watcher_->on_obligation(e);
+        }
         if (batch_ == nullptr) {
             return;
         }
@@ -173,6 +188,9 @@ class Collector final : public ledger::TransferSink,
     }
 
     void on_voucher(const exchange::VoucherEvent& e) override {
+        if (watcher_ != nullptr) {
+            watcher_->on_voucher(e);
+        }
         if (batch_ == nullptr) {
             return;
         }
@@ -227,6 +245,7 @@ class Collector final : public ledger::TransferSink,
     }
 
   private:
+    surveillance::Surveillance* watcher_ = nullptr;
     Batch* batch_ = nullptr;
     const exchange::Payload* payload_ = nullptr;
     std::size_t programs_to_describe_ = 0;  // the last rows of batch_->voucher_programs

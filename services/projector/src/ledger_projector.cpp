@@ -402,7 +402,9 @@ LedgerProjector::~LedgerProjector() {
 void LedgerProjector::reset_replica() {
     collector_->end();
     replica_.reset();  // frees the old one's tables before the new one allocates its own
-    replica_ = std::make_unique<exchange::Exchange>(config_.exchange, null_sink_);
+    surveillance_ = std::make_unique<surveillance::Surveillance>(config_.surveillance, *collector_);
+    collector_->watch_with(surveillance_.get());
+    replica_ = std::make_unique<exchange::Exchange>(config_.exchange, *surveillance_);
     replica_->set_observers(collector_.get(), collector_.get(), collector_.get());
 }
 
@@ -501,7 +503,9 @@ RecoveryInfo LedgerProjector::start_from_database() {
                     throw std::runtime_error("projector: journal row " + std::to_string(seq) +
                                              " does not decode: " + error);
                 }
+                surveillance_->begin_request(seq, ts_ns);
                 replica_->apply(decoded.request);
+                surveillance_->end_request(*replica_);
             });
         if (n != last + 1 - first) {
             throw std::runtime_error("projector: the journal lacks rows before its progress");
@@ -559,7 +563,9 @@ std::uint64_t LedgerProjector::project_batch() {
                     seq, ts_ns, kind, batch->journal_bodies.size(), body.size()});
                 batch->journal_bodies.append(body);
                 collector_->set_payload(decoded.request.payload);
+                surveillance_->begin_request(seq, ts_ns);
                 replica_->apply(decoded.request);
+                surveillance_->end_request(*replica_);
                 collector_->set_payload(nullptr);
                 collector_->describe_programs(*replica_);
             });
@@ -879,6 +885,23 @@ void LedgerProjector::write_batch(Batch& batch) {
         // account, a redemption its transfer and its settled trade.
         copy_vouchers(copier, batch);
         lap(stats_.copy_vouchers_us, clock);
+        if (!batch.alerts.empty()) {
+            copier.copy(
+                "COPY surveillance_alerts (seq, idx, rule, ts_ns, account, instrument, orders, "
+                "trades, detail) FROM STDIN (FORMAT binary)",
+                batch.alerts, [](CopyWriter& w, const surveillance::Alert& a) {
+                    w.row(9);
+                    w.int8(static_cast<std::int64_t>(a.seq));
+                    w.int4(static_cast<std::int32_t>(a.idx));
+                    w.int2(static_cast<std::int16_t>(a.rule));
+                    w.int8(a.ts_ns);
+                    w.int8(static_cast<std::int64_t>(a.account));
+                    w.int8(static_cast<std::int64_t>(a.instrument));
+                    w.int8_array(a.orders);
+                    w.int8_array(a.trades);
+                    w.text(a.detail);
+                });
+        }
         checkpointed = audit_->write(pg, batch);
         lap(stats_.copy_audit_us, clock);
         pg.exec("COMMIT");
@@ -917,6 +940,7 @@ void LedgerProjector::write_batch(Batch& batch) {
     stats_.obligations.fetch_add(batch.obligations.size(), std::memory_order_relaxed);
     stats_.obligation_events.fetch_add(batch.events.size(), std::memory_order_relaxed);
     stats_.voucher_events.fetch_add(batch.voucher_events.size(), std::memory_order_relaxed);
+    stats_.alerts.fetch_add(batch.alerts.size(), std::memory_order_relaxed);
     stats_.audit_records.fetch_add(
         batch.journal.size() + batch.transfer_rows() + batch.obligations.size(),
         std::memory_order_relaxed);

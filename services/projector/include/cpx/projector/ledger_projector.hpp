@@ -29,6 +29,11 @@
 // transfers and trades, each hashed into the chain and the Merkle tree, in the batch's
 // transaction, and a signed checkpoint at intervals (src/audit_writer.hpp).
 //
+// Surveillance (services/surveillance, db/migrations/0008_surveillance.sql): the replica's
+// output and events also go to the surveillance rules, request by request, and the
+// alerts they raise are written in the batch's transaction, so the alerts follow from
+// the journal alone (a silent replay feeds the rules and writes nothing).
+//
 // Vouchers (db/migrations/0006_vouchers.sql): a program's creation is also its
 // `voucher_programs` row (the spec as the replica holds it once the request is applied),
 // a grant also its `vouchers` row (with the expiry and reference of the GrantVoucher
@@ -62,6 +67,7 @@
 #include "cpx/audit/signing.hpp"
 #include "cpx/exchange/exchange.hpp"
 #include "cpx/exchange/outbound.hpp"
+#include "cpx/surveillance/surveillance.hpp"
 
 namespace cpx::projector {
 
@@ -91,6 +97,9 @@ struct ProjectorConfig {
     // time has moved at least audit_checkpoint_interval_ns past the last checkpoint's
     // (0: after every batch). Without a key the log is written and never signed.
     std::shared_ptr<const audit::SigningKey> audit_key;
+    // The surveillance rules watch the replica; their alerts are written with the batch
+    // that raised them (surveillance_alerts).
+    surveillance::SurveillanceConfig surveillance;
     std::int64_t audit_checkpoint_interval_ns = 1'000'000'000;
     // Backoff of the background thread after a failure, doubling up to the maximum.
     std::int64_t retry_wait_ms_min = 100;
@@ -117,6 +126,7 @@ struct ProjectorStats {
     std::atomic<std::uint64_t> obligations{0};       // obligations rows written
     std::atomic<std::uint64_t> obligation_events{0};
     std::atomic<std::uint64_t> voucher_events{0};  // voucher_events rows written
+    std::atomic<std::uint64_t> alerts{0};          // surveillance_alerts rows written
     std::atomic<std::uint64_t> audit_records{0};   // audit_log rows written
     std::atomic<std::uint64_t> audit_checkpoints{0};
     std::atomic<std::uint64_t> snapshots{0};
@@ -212,11 +222,6 @@ class LedgerProjector {
     DatabaseCheck check_against_database(bool recompute = true) const;
 
   private:
-    class NullSink final : public exchange::OutboundSink {
-      public:
-        void deliver(const exchange::Outbound&) override {}
-    };
-
     void reset_replica();
     // Reads, applies and hands to the writer at most one batch; returns its requests.
     std::uint64_t project_batch();
@@ -239,7 +244,8 @@ class LedgerProjector {
     void run_snapshots();
 
     ProjectorConfig config_;
-    NullSink null_sink_;
+    // The replica's output goes to surveillance, whose state starts afresh with it.
+    std::unique_ptr<surveillance::Surveillance> surveillance_;
     std::unique_ptr<exchange::Exchange> replica_;
     std::unique_ptr<detail::Collector> collector_;
     // Used by the writer thread, and loaded by start_from_database() while it is stopped.
