@@ -171,8 +171,10 @@ std::pair<Global, Args> parse(int argc, const char* const* argv) {
         return {global, Args("help", {})};
     }
     std::string command = argv[i++];
-    // Voucher commands have a subcommand ("voucher grant"): the command is both words.
-    if (command == "voucher" && i < argc && std::string(argv[i]).rfind("--", 0) != 0) {
+    // Voucher and audit commands have a subcommand ("voucher grant", "audit verify"): the
+    // command is both words.
+    if ((command == "voucher" || command == "audit") && i < argc &&
+        std::string(argv[i]).rfind("--", 0) != 0) {
         command += " ";
         command += argv[i++];
     }

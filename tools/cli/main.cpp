@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include "audit_commands.hpp"
 #include "client.hpp"
 
 namespace {
@@ -69,6 +70,12 @@ vouchers (算力券)
   voucher report    [--program ID] [--group beneficiary|provider|period] [--csv]
                     (operator, regulator, issuer; --csv: program,group,key,period_start_ns,
                     redeemed_fen,redemptions)
+
+audit (reads PostgreSQL directly, not cpxd)
+  audit verify      --database URL (--public-key HEX | --public-key-file PATH)
+                    (a regulator: recomputes every audit record, the chain, the signed
+                    checkpoints and the balances from the tables; exit status 0 when the
+                    record verifies, 1 when it does not, listing the problems)
 )";
 
 }  // namespace
@@ -79,6 +86,10 @@ int main(int argc, char** argv) {
         if (args.command() == "help") {
             std::cout << kHelp;
             return 0;
+        }
+        // The regulator's audit needs no connection to cpxd.
+        if (cpx::cli::is_audit_command(args.command())) {
+            return cpx::cli::run_audit_command(global, args);
         }
         cpx::cli::Client client(global);
         if (cpx::cli::is_trading_command(args.command())) {

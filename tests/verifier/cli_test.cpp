@@ -1,0 +1,100 @@
+// `cpx audit verify`, the built CLI, run as a regulator runs it: against the database
+// alone, with the exchange's public key on the command line or in a file. Its exit
+// status is the verdict: 0 verified, 1 not verified, 2 a wrong command line.
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "verifier_fixture.hpp"
+
+namespace cpx::verifier::test {
+namespace {
+
+struct CliRun {
+    int status = -1;  // the exit status, -1 if it did not exit
+    std::string output;
+};
+
+// Runs the CLI through the shell with standard error on standard output.
+CliRun run_cli(const std::string& arguments) {
+    const std::string command = std::string("'") + CPX_CLI_PATH + "' " + arguments + " 2>&1";
+    CliRun run;
+    FILE* out = ::popen(command.c_str(), "r");
+    if (out == nullptr) {
+        return run;
+    }
+    char buffer[512];
+    while (std::fgets(buffer, sizeof buffer, out) != nullptr) {
+        run.output += buffer;
+    }
+    const int status = ::pclose(out);
+    if (WIFEXITED(status)) {
+        run.status = WEXITSTATUS(status);
+    }
+    return run;
+}
+
+class AuditVerifyCommand : public AuditedMarket {
+  protected:
+    std::string database() const { return "--database '" + db.url() + "'"; }
+    std::string public_key() const { return "--public-key " + audit::to_hex(key->public_key()); }
+};
+
+TEST_F(AuditVerifyCommand, ExitsZeroOnTheHonestRecord) {
+    const CliRun run = run_cli("audit verify " + database() + " " + public_key());
+    EXPECT_EQ(run.status, 0) << run.output;
+    EXPECT_NE(run.output.find("VERIFIED"), std::string::npos) << run.output;
+    EXPECT_EQ(run.output.find("NOT VERIFIED"), std::string::npos) << run.output;
+}
+
+TEST_F(AuditVerifyCommand, ReadsThePublicKeyFromAFile) {
+    const std::filesystem::path path =
+        std::filesystem::temp_directory_path() / (db.name() + "-audit.pub");
+    std::ofstream(path) << audit::to_hex(key->public_key()) << "\n";
+    const CliRun run =
+        run_cli("audit verify " + database() + " --public-key-file '" + path.string() + "'");
+    std::filesystem::remove(path);
+    EXPECT_EQ(run.status, 0) << run.output;
+}
+
+TEST_F(AuditVerifyCommand, ExitsOneAndNamesTheRowOnATamperedRecord) {
+    const std::int64_t id = scalar("SELECT min(id) FROM transfers WHERE code = 5");
+    as_insider("UPDATE transfers SET amount = amount + 1 WHERE id = " + std::to_string(id));
+    const CliRun run = run_cli("audit verify " + database() + " " + public_key());
+    EXPECT_EQ(run.status, 1) << run.output;
+    EXPECT_NE(run.output.find("NOT VERIFIED"), std::string::npos) << run.output;
+    EXPECT_NE(run.output.find("transfer " + std::to_string(id) + " differs from what was recorded"),
+              std::string::npos)
+        << run.output;
+}
+
+TEST_F(AuditVerifyCommand, ExitsOneUnderAnotherPublicKey) {
+    const CliRun run =
+        run_cli("audit verify " + database() + " --public-key " +
+                audit::to_hex(audit::SigningKey::from_seed(seed_of(42)).public_key()));
+    EXPECT_EQ(run.status, 1) << run.output;
+}
+
+TEST_F(AuditVerifyCommand, PrintsJsonWithTheVerdictAndTheCounts) {
+    const CliRun run = run_cli("--json audit verify " + database() + " " + public_key());
+    EXPECT_EQ(run.status, 0) << run.output;
+    EXPECT_EQ(run.output.rfind("{\"ok\":true,\"records\":", 0), 0u) << run.output;
+    EXPECT_NE(run.output.find("\"problems\":[]"), std::string::npos) << run.output;
+}
+
+TEST_F(AuditVerifyCommand, ExitsTwoOnAWrongCommandLine) {
+    EXPECT_EQ(run_cli("audit verify " + database()).status, 2);    // no key
+    EXPECT_EQ(run_cli("audit verify " + public_key()).status, 2);  // no database
+    EXPECT_EQ(run_cli("audit verify " + database() + " --public-key abcd").status, 2);
+    EXPECT_EQ(
+        run_cli("audit verify " + database() + " " + public_key() + " --public-key-file x").status,
+        2);
+    EXPECT_EQ(run_cli("audit frobnicate").status, 2);
+}
+
+}  // namespace
+}  // namespace cpx::verifier::test
