@@ -5,11 +5,16 @@
 
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <pqxx/pqxx>
 
@@ -171,12 +176,9 @@ class DemoCpxd {
     // deals settle seconds after they trade rather than minutes. The dispute period is
     // longer than the demo's five seconds between delivery rounds, so that providers
     // confirm before their obligations fall due (an obligation never confirmed fails).
-    explicit DemoCpxd(const std::string& database_url, bool demo = true)
-        : child_({CPXD_PATH, "--listen=127.0.0.1:0", "--ops_port=0",
-                  std::string("--operator_key=") + kKey, "--database_url=" + database_url,
-                  std::string("--demo=") + (demo ? "true" : "false"),
-                  "--demo_orders_per_second=200", "--dispute_period_ns=6000000000",
-                  "--demo_spot_window_ns=2000000000"}) {}
+    explicit DemoCpxd(const std::string& database_url, bool demo = true,
+                      const std::vector<std::string>& more = {})
+        : child_(arguments(database_url, demo, more)) {}
 
     bool wait_started() {
         if (!child_.started() || !child_.wait_for_line("\"event\":\"cpxd_started\"", 60s)) {
@@ -218,6 +220,21 @@ class DemoCpxd {
     }
 
   private:
+    static std::vector<std::string> arguments(const std::string& database_url, bool demo,
+                                              const std::vector<std::string>& more) {
+        std::vector<std::string> args = {CPXD_PATH,
+                                         "--listen=127.0.0.1:0",
+                                         "--ops_port=0",
+                                         std::string("--operator_key=") + kKey,
+                                         "--database_url=" + database_url,
+                                         std::string("--demo=") + (demo ? "true" : "false"),
+                                         "--demo_orders_per_second=200",
+                                         "--dispute_period_ns=6000000000",
+                                         "--demo_spot_window_ns=2000000000"};
+        args.insert(args.end(), more.begin(), more.end());
+        return args;
+    }
+
     Child child_;
     std::shared_ptr<grpc::Channel> channel_;
 };
@@ -385,6 +402,61 @@ TEST(GatewayBinary, DemoLeavesAMarketOfAnOlderDemoAlone) {
             .ok());
     EXPECT_EQ(listed.instruments_size(), 6);
     EXPECT_TRUE(second.stop()) << second.log();
+}
+
+// The README's regulator: cpxd runs the demo with an audit key; `cpx audit verify`, with
+// nothing but read access to the database and the public key cpxd published, verifies
+// the whole record (every journal entry, trade and transfer, every signed checkpoint,
+// every balance) and refuses it under any other key.
+TEST(GatewayBinary, ARegulatorVerifiesTheDemosRecordWithThePublishedKey) {
+    cpx::test::TestDatabase database;
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("cpx-audit-demo-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    const std::string key_file = (dir / "audit.key").string();
+    {
+        DemoCpxd cpxd(database.url(), true,
+                      {"--audit_key_file=" + key_file, "--audit_checkpoint_interval_ms=500"});
+        ASSERT_TRUE(cpxd.wait_started()) << cpxd.log();
+        ASSERT_TRUE(cpxd.wait_for_line("\"event\":\"audit_key\"", 10s)) << cpxd.log();
+        // Trades and several checkpoints, within a bounded wait.
+        const auto connection = cpx::store::connect(database.url());
+        const auto deadline = std::chrono::steady_clock::now() + 60s;
+        while (true) {
+            pqxx::read_transaction tx(*connection);
+            if (tx.exec1("SELECT count(*) FROM obligations")[0].as<std::int64_t>() >= 20 &&
+                tx.exec1("SELECT count(*) FROM audit_checkpoints")[0].as<std::int64_t>() >= 3) {
+                break;
+            }
+            ASSERT_LT(std::chrono::steady_clock::now(), deadline) << cpxd.log();
+            tx.commit();
+            cpxd.pause(250ms);
+        }
+        ASSERT_TRUE(cpxd.stop()) << cpxd.log();
+    }
+    const auto run = [](const std::string& arguments) {
+        const std::string command = std::string("'") + CPX_CLI_PATH + "' " + arguments + " 2>&1";
+        std::string output;
+        FILE* out = ::popen(command.c_str(), "r");
+        if (out == nullptr) {
+            return std::pair(-1, output);
+        }
+        char buffer[512];
+        while (std::fgets(buffer, sizeof buffer, out) != nullptr) {
+            output += buffer;
+        }
+        const int status = ::pclose(out);
+        return std::pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, output);
+    };
+    const auto [status, output] = run("audit verify --database '" + database.url() +
+                                      "' --public-key-file '" + key_file + ".pub'");
+    EXPECT_EQ(status, 0) << output;
+    EXPECT_NE(output.find("VERIFIED"), std::string::npos) << output;
+    const auto [other_status, other_output] = run("audit verify --database '" + database.url() +
+                                                  "' --public-key " + std::string(64, 'a'));
+    EXPECT_EQ(other_status, 1) << other_output;
+    std::filesystem::remove_all(dir);
 }
 
 }  // namespace
