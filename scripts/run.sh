@@ -30,6 +30,10 @@ In another terminal:
   build/release/tools/cli/cpx voucher programs
   build/release/tools/cli/cpx --help
 
+A regulator verifies the record with the public key cpxd publishes (build/run/audit.key.pub):
+
+  build/release/tools/cli/cpx audit verify --database "\$(scripts/pg.sh url)" --public-key-file build/run/audit.key.pub
+
 EOF
 
 # The private cluster is stopped at exit only when this script started it: a cluster
