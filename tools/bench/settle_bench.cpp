@@ -442,8 +442,9 @@ void print_projection(const char* phase, double seconds, std::uint64_t units, co
         "settle-bench phase=%s seconds=%.3f %s=%llu %s_per_s=%.0f rows=%llu rows_per_s=%.0f "
         "transfers=%llu transfers_netted=%llu obligations=%llu obligation_events=%llu "
         "voucher_events=%llu batches=%llu read_apply_s=%.3f copy_transfers_s=%.3f "
-        "copy_obligations_s=%.3f copy_events_s=%.3f copy_vouchers_s=%.3f commit_s=%.3f "
-        "snapshots=%llu snapshot_take_s=%.3f snapshot_write_s=%.3f\n",
+        "copy_obligations_s=%.3f copy_events_s=%.3f copy_vouchers_s=%.3f audit_records=%llu "
+        "alerts=%llu copy_audit_s=%.3f commit_s=%.3f snapshots=%llu snapshot_take_s=%.3f "
+        "snapshot_write_s=%.3f\n",
         phase, seconds, unit, static_cast<unsigned long long>(units), unit,
         static_cast<double>(units) / seconds, static_cast<unsigned long long>(rows),
         static_cast<double>(rows) / seconds, static_cast<unsigned long long>(transfers),
@@ -456,6 +457,9 @@ void print_projection(const char* phase, double seconds, std::uint64_t units, co
         static_cast<double>(delta(before.copy_obligations_us, after.copy_obligations_us)) / 1e6,
         static_cast<double>(delta(before.copy_events_us, after.copy_events_us)) / 1e6,
         static_cast<double>(delta(before.copy_vouchers_us, after.copy_vouchers_us)) / 1e6,
+        static_cast<unsigned long long>(delta(before.audit_records, after.audit_records)),
+        static_cast<unsigned long long>(delta(before.alerts, after.alerts)),
+        static_cast<double>(delta(before.copy_audit_us, after.copy_audit_us)) / 1e6,
         static_cast<double>(delta(before.commit_us, after.commit_us)) / 1e6,
         static_cast<unsigned long long>(delta(before.snapshots, after.snapshots)),
         static_cast<double>(delta(before.snapshot_take_us, after.snapshot_take_us)) / 1e6,
@@ -476,6 +480,9 @@ void snapshot_stats(const cpx::projector::ProjectorStats& from,
     copy(from.obligation_events, to.obligation_events);
     copy(from.voucher_events, to.voucher_events);
     copy(from.copy_vouchers_us, to.copy_vouchers_us);
+    copy(from.audit_records, to.audit_records);
+    copy(from.alerts, to.alerts);
+    copy(from.copy_audit_us, to.copy_audit_us);
     copy(from.read_apply_us, to.read_apply_us);
     copy(from.copy_accounts_us, to.copy_accounts_us);
     copy(from.copy_transfers_us, to.copy_transfers_us);
