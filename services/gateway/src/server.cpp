@@ -105,7 +105,8 @@ Server::Server(ServerConfig config)
       account_query_(context_),
       admin_(context_),
       settlement_(context_),
-      vouchers_(context_) {
+      vouchers_(context_),
+      audit_(context_, config_.database_url) {
     metrics_.watch(registry_, pipeline_);
     if (journal_) {
         metrics_.watch(registry_, *journal_);
@@ -255,6 +256,7 @@ void Server::start() {
     builder.RegisterService(&admin_);
     builder.RegisterService(&settlement_);
     builder.RegisterService(&vouchers_);
+    builder.RegisterService(&audit_);
     // Clients that send a larger message get RESOURCE_EXHAUSTED from gRPC itself.
     builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
     grpc_ = builder.BuildAndStart();
@@ -298,6 +300,8 @@ void Server::shutdown() {
     grpc_->Shutdown(std::chrono::system_clock::now() +
                     std::chrono::milliseconds(config_.shutdown_grace_ms));
     grpc_->Wait();
+    // Every audit call has been answered: gRPC waited for them.
+    audit_.stop();
     pipeline_.stop();
     if (journal_) {
         journal_->stop();

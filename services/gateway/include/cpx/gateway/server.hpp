@@ -75,6 +75,8 @@ class Server {
     AdminService admin_;
     SettlementService settlement_;
     VoucherService vouchers_;
+    // Stopped in shutdown() once gRPC has taken its last call.
+    AuditService audit_;
     std::unique_ptr<grpc::Server> grpc_;
     std::unique_ptr<ops::OpsServer> ops_;
     std::atomic<bool> ready_{false};

@@ -5,11 +5,14 @@
 // interface.
 
 #include <cstdint>
+#include <memory>
+#include <string>
 
 #include "cpx/gateway/metrics.hpp"
 #include "cpx/gateway/pipeline.hpp"
 #include "cpx/v1/account.grpc.pb.h"
 #include "cpx/v1/admin.grpc.pb.h"
+#include "cpx/v1/audit.grpc.pb.h"
 #include "cpx/v1/market_data.grpc.pb.h"
 #include "cpx/v1/orders.grpc.pb.h"
 #include "cpx/v1/settlement.grpc.pb.h"
@@ -31,6 +34,10 @@ struct GatewayOptions {
     std::size_t market_write_slots = 256;
     // Commands per stream message.
     std::uint32_t batch_commands_max = 1'000;
+    // Audit calls the exchange has authenticated and the audit worker has not yet
+    // answered (a power of two); when they fill, a call is refused with
+    // RESOURCE_EXHAUSTED AUDIT_QUEUE_FULL rather than held on the dispatcher thread.
+    std::size_t audit_queue_capacity = 64;
 };
 
 struct GatewayContext {
@@ -184,6 +191,42 @@ class VoucherService final : public cpx::v1::Vouchers::CallbackService {
 
   private:
     GatewayContext& context_;
+};
+
+// The audit log's proofs (proto/cpx/v1/audit.proto, cpx/proofs/proofs.hpp). A call is
+// authenticated in sequence like every other, by a Balances query of the caller's own
+// account, whose answer names the caller's account and role; the dispatcher then hands
+// the call to the audit worker, a thread of its own with its own connection to
+// PostgreSQL, which reads the proof in a read-only transaction and answers. The
+// dispatcher never waits for the database: when the worker's bounded queue is full the
+// call is refused with RESOURCE_EXHAUSTED. Without a database_url there is no worker and
+// every authenticated call is answered UNAVAILABLE.
+class AuditWorker;
+
+class AuditService final : public cpx::v1::Audit::CallbackService {
+  public:
+    AuditService(GatewayContext& context, const std::string& database_url);
+    ~AuditService() override;
+    AuditService(const AuditService&) = delete;
+    AuditService& operator=(const AuditService&) = delete;
+
+    // Answers every call already handed to the worker, then stops it; later calls are
+    // answered UNAVAILABLE. For the server's shutdown, after gRPC took its last call.
+    void stop();
+
+    grpc::ServerUnaryReactor* GetCheckpoint(grpc::CallbackServerContext* context,
+                                            const cpx::v1::GetCheckpointRequest* request,
+                                            cpx::v1::Checkpoint* response) override;
+    grpc::ServerUnaryReactor* ProveInclusion(grpc::CallbackServerContext* context,
+                                             const cpx::v1::ProveInclusionRequest* request,
+                                             cpx::v1::InclusionProof* response) override;
+    grpc::ServerUnaryReactor* ProveConsistency(grpc::CallbackServerContext* context,
+                                               const cpx::v1::ProveConsistencyRequest* request,
+                                               cpx::v1::ConsistencyProof* response) override;
+
+  private:
+    GatewayContext& context_;
+    std::unique_ptr<AuditWorker> worker_;
 };
 
 }  // namespace cpx::gateway
