@@ -3,11 +3,13 @@
 // status is the verdict: 0 verified, 1 not verified, 2 a wrong command line.
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "verifier_fixture.hpp"
 
@@ -94,6 +96,44 @@ TEST_F(AuditVerifyCommand, ExitsTwoOnAWrongCommandLine) {
         run_cli("audit verify " + database() + " " + public_key() + " --public-key-file x").status,
         2);
     EXPECT_EQ(run_cli("audit frobnicate").status, 2);
+}
+
+TEST_F(AuditVerifyCommand, AnExportOfATimeRangeVerifiesOfflineAndAChangedOneDoesNot) {
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("cpx-cli-export-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    const CliRun exported =
+        run_cli("audit export " + database() + " --from 0 --out '" + dir.string() + "'");
+    ASSERT_EQ(exported.status, 0) << exported.output;
+    EXPECT_NE(exported.output.find("exported journal seq 1 to"), std::string::npos)
+        << exported.output;
+    const CliRun verified = run_cli("audit verify --export '" + dir.string() + "' " + public_key());
+    EXPECT_EQ(verified.status, 0) << verified.output;
+    EXPECT_NE(verified.output.find("VERIFIED"), std::string::npos) << verified.output;
+    // The same folder again is refused: an export never overwrites one.
+    EXPECT_EQ(
+        run_cli("audit export " + database() + " --from 0 --out '" + dir.string() + "'").status, 1);
+    // A journal row's body changed by one byte.
+    std::vector<std::string> rows;
+    {
+        std::ifstream in(dir / "journal.csv");
+        for (std::string line; std::getline(in, line);) {
+            rows.push_back(line);
+        }
+    }
+    ASSERT_GT(rows.size(), 2u);
+    rows[2].back() = rows[2].back() == '0' ? '1' : '0';
+    {
+        std::ofstream out(dir / "journal.csv", std::ios::trunc);
+        for (const std::string& row : rows) {
+            out << row << '\n';
+        }
+    }
+    const CliRun changed = run_cli("audit verify --export '" + dir.string() + "' " + public_key());
+    EXPECT_EQ(changed.status, 1) << changed.output;
+    EXPECT_NE(changed.output.find("journal row 2 differs"), std::string::npos) << changed.output;
+    EXPECT_EQ(run_cli("audit verify --export x " + database() + " " + public_key()).status, 2);
+    std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -76,6 +76,12 @@ audit (reads PostgreSQL directly, not cpxd)
                     (a regulator: recomputes every audit record, the chain, the signed
                     checkpoints and the balances from the tables; exit status 0 when the
                     record verifies, 1 when it does not, listing the problems)
+  audit export      --database URL --from TIME [--to TIME] --out DIR
+                    (the journal rows of a time range with their transfers and trades,
+                    as CSV with their hashes, up to the signed checkpoint after them)
+  audit verify      --export DIR (--public-key HEX | --public-key-file PATH)
+                    (an export checked offline: every record, the chain, and the signed
+                    checkpoint's root from the records and the anchor's peaks)
 )";
 
 }  // namespace
