@@ -11,9 +11,6 @@ namespace cpx::projector::detail {
 
 namespace {
 
-// Leaf hashes are read back in pages of this many rows at a restart.
-constexpr std::uint64_t kLoadPageRows = 100'000;
-
 std::string hex_literal(std::string_view bytes) {
     static constexpr char kDigits[] = "0123456789abcdef";
     std::string out = "\\x";
@@ -61,21 +58,47 @@ void AuditWriter::load(Pg& pg, std::uint64_t progress_seq) {
                                  std::to_string(progress_seq));
     }
     const audit::Digest head = digest_of(last.text(0, 2), "head");
-    for (std::uint64_t from = 0; from < size; from += kLoadPageRows) {
-        PgResult page = pg.query(
-            "SELECT position, leaf_hash FROM audit_log WHERE position >= " + std::to_string(from) +
-            " ORDER BY position LIMIT " + std::to_string(kLoadPageRows));
-        for (int row = 0; row < page.rows(); ++row) {
-            if (static_cast<std::uint64_t>(page.i64(row, 0)) != tree_.count()) {
-                throw std::runtime_error("projector: audit_log has no position " +
-                                         std::to_string(tree_.count()));
-            }
-            tree_.append(digest_of(page.text(row, 1), "leaf hash"));
+    // The tree resumes from its peaks, one perfect subtree per set bit of its size,
+    // largest first: a stored root for the large ones, the leaf hashes for the small
+    // ones. A restart reads O(log n) rows, not the whole log.
+    std::vector<audit::Digest> peaks;
+    std::uint64_t start = 0;
+    for (int level = 63; level >= 0; --level) {
+        const std::uint64_t leaves = std::uint64_t{1} << level;
+        if ((size & leaves) == 0) {
+            continue;
         }
+        const auto index = start >> level;
+        if (static_cast<std::uint32_t>(level) >= kStoredSubtreeLevelMin) {
+            PgResult r =
+                pg.query("SELECT root FROM audit_subtrees WHERE level = " + std::to_string(level) +
+                         " AND idx = " + std::to_string(index));
+            if (r.rows() != 1) {
+                throw std::runtime_error("projector: audit_subtrees lacks the subtree " +
+                                         std::to_string(level) + "/" + std::to_string(index));
+            }
+            peaks.push_back(digest_of(r.text(0, 0), "subtree root"));
+        } else {
+            PgResult r = pg.query("SELECT position, leaf_hash FROM audit_log WHERE position >= " +
+                                  std::to_string(start) + " AND position < " +
+                                  std::to_string(start + leaves) + " ORDER BY position");
+            std::vector<audit::Digest> hashes;
+            for (int row = 0; row < r.rows(); ++row) {
+                if (static_cast<std::uint64_t>(r.i64(row, 0)) != start + hashes.size()) {
+                    break;
+                }
+                hashes.push_back(digest_of(r.text(row, 1), "leaf hash"));
+            }
+            if (hashes.size() != leaves) {
+                throw std::runtime_error("projector: audit_log has gaps before position " +
+                                         std::to_string(start + leaves));
+            }
+            peaks.push_back(audit::root(hashes));
+        }
+        start += leaves;
     }
-    if (tree_.count() != size) {
-        throw std::runtime_error("projector: audit_log has gaps before position " +
-                                 std::to_string(size - 1));
+    if (!audit::MerkleAccumulator::restore(size, peaks, tree_)) {
+        throw std::logic_error("projector: the audit log's peaks do not fit its size");
     }
     chain_ = audit::HashChain(head, size);
     PgResult signed_head =

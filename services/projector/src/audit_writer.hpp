@@ -27,8 +27,8 @@ class AuditWriter {
     AuditWriter(std::shared_ptr<const audit::SigningKey> key, std::int64_t interval_ns)
         : key_(std::move(key)), interval_ns_(interval_ns) {}
 
-    // Reads the log's state back from the database (its size, last head, every leaf hash
-    // for the Merkle tree, the last checkpoint) after a restart. `progress_seq` is the
+    // Reads the log's state back from the database (its size, last head, the Merkle
+    // tree's peaks, the last checkpoint) after a restart. `progress_seq` is the
     // projector's progress: the log must end exactly at it, because both are written in
     // one transaction; a database projected before the log existed is refused.
     void load(Pg& pg, std::uint64_t progress_seq);
