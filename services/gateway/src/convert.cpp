@@ -591,8 +591,6 @@ bool from_proto(const cpx::v1::VoucherProgramSpec& in, exchange::VoucherProgramS
     return true;
 }
 
-namespace {
-
 grpc::Status rich_status(grpc::StatusCode code, std::string_view reason, std::string_view message) {
     google::rpc::ErrorInfo info;
     info.set_reason(std::string(reason));
@@ -603,8 +601,6 @@ grpc::Status rich_status(grpc::StatusCode code, std::string_view reason, std::st
     status.add_details()->PackFrom(info);
     return grpc::Status(code, std::string(message), status.SerializeAsString());
 }
-
-}  // namespace
 
 grpc::Status error_status(Code code, std::string_view message) {
     const auto grpc_code =

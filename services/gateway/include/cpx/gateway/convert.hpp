@@ -63,6 +63,10 @@ bool from_proto(const cpx::v1::VoucherProgramSpec& in, exchange::VoucherProgramS
 // 1 to bytes_max bytes of printable ASCII: the exchange's rule for names and references.
 bool printable_text(std::string_view text, std::size_t bytes_max);
 
+// A status with its machine-readable reason: a google.rpc.ErrorInfo (domain
+// "cpx.exchange") in the rich error details.
+grpc::Status rich_status(grpc::StatusCode code, std::string_view reason, std::string_view message);
+
 // The status a refusal travels with: the gRPC code of the reason, a message for people,
 // google.rpc.Status details with a google.rpc.ErrorInfo (domain "cpx.exchange", reason
 // = the code's name) for programs. The same reason is also set as trailing metadata

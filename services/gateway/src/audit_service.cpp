@@ -1,0 +1,453 @@
+// The audit log's proofs for clients (proto/cpx/v1/audit.proto). Each call is first
+// authenticated by the exchange, in sequence, with a Balances query of the caller's own
+// account (any role may make it, and its answer names the caller's account and role);
+// the dispatcher thread then hands the call to the audit worker and returns at once. The
+// worker owns a connection to PostgreSQL, reads each proof in a read-only transaction
+// (cpx/proofs/proofs.hpp), decides who may see which record, and answers.
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "cpx/exchange/payload.hpp"
+#include "cpx/gateway/auth.hpp"
+#include "cpx/gateway/caller.hpp"
+#include "cpx/gateway/convert.hpp"
+#include "cpx/gateway/doorbell.hpp"
+#include "cpx/gateway/log.hpp"
+#include "cpx/gateway/services.hpp"
+#include "cpx/matching/mpsc_queue.hpp"
+#include "cpx/proofs/proofs.hpp"
+#include "cpx/store/database.hpp"
+
+namespace cpx::gateway {
+
+namespace {
+
+using grpc::StatusCode;
+
+// The reasons of this service's own refusals (docs/API.md, "Audit").
+constexpr std::string_view kInvalidRecordKind = "INVALID_RECORD_KIND";
+constexpr std::string_view kInvalidRecordRef = "INVALID_RECORD_REF";
+constexpr std::string_view kInvalidTreeSizes = "INVALID_TREE_SIZES";
+constexpr std::string_view kNotACheckpoint = "NOT_A_CHECKPOINT";
+constexpr std::string_view kCheckpointBeforeRecord = "CHECKPOINT_BEFORE_RECORD";
+constexpr std::string_view kNoCheckpoint = "NO_CHECKPOINT";
+constexpr std::string_view kUnknownRecord = "UNKNOWN_RECORD";
+constexpr std::string_view kRecordNotCheckpointed = "RECORD_NOT_CHECKPOINTED";
+constexpr std::string_view kNotOwnRecord = "NOT_OWN_RECORD";
+constexpr std::string_view kNoDatabase = "NO_DATABASE";
+constexpr std::string_view kDatabaseUnavailable = "DATABASE_UNAVAILABLE";
+constexpr std::string_view kAuditQueueFull = "AUDIT_QUEUE_FULL";
+constexpr std::string_view kAuditReadFailed = "AUDIT_READ_FAILED";
+
+// How long the idle worker sleeps before it looks at its queue and its stop flag again
+// on its own; a new call rings it awake at once.
+constexpr std::int64_t kIdleWaitNs = 100'000'000;
+
+// What the exchange said about the caller.
+struct Who {
+    exchange::AccountId account = 0;
+    exchange::Role role = exchange::Role::None;
+
+    bool sees_everything() const {
+        return role == exchange::Role::Operator || role == exchange::Role::Regulator;
+    }
+};
+
+// A refusal decided on the worker: its code, reason and message. OK means answered.
+struct Outcome {
+    StatusCode code = StatusCode::OK;
+    std::string_view reason;
+    std::string message;
+};
+
+Outcome refusal(StatusCode code, std::string_view reason, std::string message) {
+    return Outcome{code, reason, std::move(message)};
+}
+
+std::string bytes_of(const audit::Digest& digest) {
+    return std::string(audit::as_bytes(digest));
+}
+
+void to_proto(const audit::Checkpoint& in, cpx::v1::Checkpoint& out) {
+    out.set_tree_size(in.tree_size);
+    out.set_root(bytes_of(in.root));
+    out.set_ts_ns(in.ts_ns);
+    out.set_signature(
+        std::string(reinterpret_cast<const char*>(in.signature.data()), in.signature.size()));
+}
+
+}  // namespace
+
+// A call the worker answers: it reads through the transaction it is given and finishes
+// the call, or throws and lets the worker finish it with the failure.
+class AuditJob {
+  public:
+    virtual void run(pqxx::transaction_base& tx) = 0;
+    virtual void fail(const grpc::Status& status, std::string_view reason) = 0;
+
+  protected:
+    ~AuditJob() = default;
+};
+
+class AuditWorker {
+  public:
+    AuditWorker(std::string database_url, std::size_t capacity)
+        : database_url_(std::move(database_url)), queue_(capacity) {
+        thread_ = std::thread([this] { run(); });
+    }
+    ~AuditWorker() { stop(); }
+    AuditWorker(const AuditWorker&) = delete;
+    AuditWorker& operator=(const AuditWorker&) = delete;
+
+    // The dispatcher thread: never waits. False when the queue is full or the worker
+    // stopped; the caller then refuses the call itself.
+    bool try_submit(AuditJob* job) {
+        if (stopping_.load(std::memory_order_acquire) || !queue_.try_push(job)) {
+            return false;
+        }
+        bell_.ring();
+        return true;
+    }
+
+    void stop() {
+        if (!thread_.joinable()) {
+            return;
+        }
+        stopping_.store(true, std::memory_order_release);
+        bell_.ring();
+        thread_.join();
+    }
+
+  private:
+    void run() {
+        for (;;) {
+            AuditJob* job = nullptr;
+            while (queue_.try_pop(job)) {
+                answer(*job);
+            }
+            // A job pushed just before the flag was seen is still answered: the queue
+            // is looked at once more after the flag.
+            if (stopping_.load(std::memory_order_acquire)) {
+                while (queue_.try_pop(job)) {
+                    answer(*job);
+                }
+                if (queue_.size_approx() == 0) {
+                    return;
+                }
+                continue;
+            }
+            bell_.wait(kIdleWaitNs, [this] {
+                return queue_.size_approx() != 0 || stopping_.load(std::memory_order_acquire);
+            });
+        }
+    }
+
+    void answer(AuditJob& job) {
+        try {
+            if (!connection_) {
+                connection_ = store::connect(database_url_);
+            }
+        } catch (const std::exception& e) {
+            log_event("error", "audit_database_unavailable",
+                      {field("error", std::string_view(e.what()))});
+            job.fail(rich_status(StatusCode::UNAVAILABLE, kDatabaseUnavailable,
+                                 "the audit log's database cannot be reached; retry"),
+                     kDatabaseUnavailable);
+            return;
+        }
+        try {
+            proofs::ReadTransaction tx(*connection_);
+            job.run(tx);
+        } catch (const pqxx::broken_connection& e) {
+            // The next call connects again.
+            connection_.reset();
+            log_event("error", "audit_database_unavailable",
+                      {field("error", std::string_view(e.what()))});
+            job.fail(rich_status(StatusCode::UNAVAILABLE, kDatabaseUnavailable,
+                                 "the audit log's database connection was lost; retry"),
+                     kDatabaseUnavailable);
+        } catch (const std::exception& e) {
+            log_event("error", "audit_read_failed", {field("error", std::string_view(e.what()))});
+            job.fail(rich_status(StatusCode::INTERNAL, kAuditReadFailed,
+                                 "the audit log could not be read"),
+                     kAuditReadFailed);
+        }
+    }
+
+    std::string database_url_;
+    matching::MpscQueue<AuditJob*> queue_;
+    Doorbell bell_;
+    std::atomic<bool> stopping_{false};
+    std::unique_ptr<pqxx::connection> connection_;  // the worker thread's only
+    std::thread thread_;
+};
+
+namespace {
+
+// One audit call: authenticated by the exchange (on_reply, on the dispatcher thread),
+// then answered on the worker (run). `work` reads the proof and fills the response, or
+// says why it refuses; it runs on the worker only.
+template <typename Response>
+class AuditCall final : public grpc::ServerUnaryReactor, public Caller, public AuditJob {
+  public:
+    using Work = std::function<Outcome(pqxx::transaction_base&, const Who&, Response&)>;
+
+    AuditCall(GatewayContext& gateway, AuditWorker* worker, grpc::CallbackServerContext* context,
+              Response* response)
+        : gateway_(gateway), worker_(worker), context_(context), response_(response) {}
+
+    void set_work(Work work) { work_ = std::move(work); }
+
+    // Submits the Balances query of the caller's own account that authenticates it.
+    void start() {
+        const std::optional<exchange::KeyHash> key = caller_key_hash(*context_);
+        if (!key) {
+            gateway_.metrics.unauthenticated.add();
+            fail(error_status(exchange::Code::Unauthenticated, "missing x-api-key"),
+                 "UNAUTHENTICATED");
+            return;
+        }
+        exchange::Request request;
+        request.type = exchange::RequestType::Balances;
+        request.account = 0;
+        request.key_hash = *key;
+        request.token = token_of(this);
+        request.payload = &payload_;
+        if (!gateway_.pipeline.try_submit(request)) {
+            gateway_.metrics.queue_full.add();
+            fail(queue_full(), "QUEUE_FULL");
+        }
+    }
+
+    // Refuses the call before it reaches the exchange, for inputs refused whatever the
+    // caller may see.
+    grpc::ServerUnaryReactor* refuse(std::string_view reason, std::string_view message) {
+        fail(invalid_argument(reason, message), reason);
+        return this;
+    }
+
+    void fail(const grpc::Status& status, std::string_view reason) override {
+        context_->AddTrailingMetadata("cpx-reason", std::string(reason));
+        Finish(status);
+    }
+
+    // The dispatcher thread: it must not wait, so the call only changes hands here.
+    void on_reply(const exchange::Outbound& reply) override {
+        if (reply.code != exchange::Code::None) {
+            fail(error_status(reply.code, ""), exchange::code_name(reply.code));
+            return;
+        }
+        who_ = Who{payload_.balance.account, payload_.balance.role};
+        if (worker_ == nullptr) {
+            fail(rich_status(StatusCode::UNAVAILABLE, kNoDatabase,
+                             "this server keeps no audit log: it has no database"),
+                 kNoDatabase);
+            return;
+        }
+        if (!worker_->try_submit(this)) {
+            fail(rich_status(StatusCode::RESOURCE_EXHAUSTED, kAuditQueueFull,
+                             "too many audit calls are waiting; retry"),
+                 kAuditQueueFull);
+        }
+    }
+
+    void on_report(const exchange::Outbound&, const exchange::Outbound*, std::size_t) override {
+        Finish(grpc::Status(StatusCode::INTERNAL, "unexpected report"));
+    }
+
+    // The worker thread.
+    void run(pqxx::transaction_base& tx) override {
+        const Outcome outcome = work_(tx, who_, *response_);
+        if (outcome.code != StatusCode::OK) {
+            // Nothing half-built goes out with a refusal.
+            response_->Clear();
+            fail(rich_status(outcome.code, outcome.reason, outcome.message), outcome.reason);
+            return;
+        }
+        Finish(grpc::Status::OK);
+    }
+
+    void OnDone() override { delete this; }
+
+  private:
+    GatewayContext& gateway_;
+    AuditWorker* worker_;
+    grpc::CallbackServerContext* context_;
+    Response* response_;
+    Work work_;
+    exchange::Payload payload_;
+    Who who_;
+};
+
+template <typename Response>
+AuditCall<Response>* make_audit_call(GatewayContext& gateway, AuditWorker* worker,
+                                     grpc::CallbackServerContext* context, Response* response) {
+    return new AuditCall<Response>(gateway, worker, context, response);
+}
+
+// The refusals of a proof that the caller may see.
+Outcome outcome_of(proofs::Status status) {
+    switch (status) {
+        case proofs::Status::Ok:
+            return Outcome{};
+        case proofs::Status::NoCheckpoint:
+            return refusal(StatusCode::NOT_FOUND, kNoCheckpoint, "no checkpoint is signed yet");
+        case proofs::Status::UnknownCheckpoint:
+            return refusal(StatusCode::INVALID_ARGUMENT, kNotACheckpoint,
+                           "no checkpoint has this tree size");
+        case proofs::Status::UnknownRecord:
+            return refusal(StatusCode::NOT_FOUND, kUnknownRecord,
+                           "the audit log has no such record (yet)");
+        case proofs::Status::NotCheckpointed:
+            return refusal(StatusCode::NOT_FOUND, kRecordNotCheckpointed,
+                           "no checkpoint covers the record yet; retry later");
+        case proofs::Status::CheckpointBeforeRecord:
+            return refusal(StatusCode::INVALID_ARGUMENT, kCheckpointBeforeRecord,
+                           "the checkpoint is older than the record");
+        case proofs::Status::OldAfterNew:
+            return refusal(StatusCode::INVALID_ARGUMENT, kInvalidTreeSizes,
+                           "old_size is larger than new_size");
+    }
+    return refusal(StatusCode::INTERNAL, kAuditReadFailed, "unknown proof status");
+}
+
+std::unique_ptr<AuditWorker> make_worker(const GatewayContext& context,
+                                         const std::string& database_url) {
+    if (database_url.empty()) {
+        return nullptr;
+    }
+    return std::make_unique<AuditWorker>(database_url, context.options.audit_queue_capacity);
+}
+
+}  // namespace
+
+AuditService::AuditService(GatewayContext& context, const std::string& database_url)
+    : context_(context), worker_(make_worker(context, database_url)) {}
+
+AuditService::~AuditService() {
+    stop();
+}
+
+void AuditService::stop() {
+    if (worker_) {
+        worker_->stop();
+    }
+}
+
+grpc::ServerUnaryReactor* AuditService::GetCheckpoint(grpc::CallbackServerContext* context,
+                                                      const cpx::v1::GetCheckpointRequest* request,
+                                                      cpx::v1::Checkpoint* response) {
+    auto* call = make_audit_call(context_, worker_.get(), context, response);
+    const std::uint64_t tree_size = request->tree_size();
+    call->set_work([tree_size](pqxx::transaction_base& tx, const Who&, cpx::v1::Checkpoint& out) {
+        const std::optional<audit::Checkpoint> checkpoint =
+            tree_size == 0 ? proofs::newest_checkpoint(tx) : proofs::checkpoint_at(tx, tree_size);
+        if (!checkpoint) {
+            return outcome_of(tree_size == 0 ? proofs::Status::NoCheckpoint
+                                             : proofs::Status::UnknownCheckpoint);
+        }
+        to_proto(*checkpoint, out);
+        return Outcome{};
+    });
+    call->start();
+    return call;
+}
+
+grpc::ServerUnaryReactor* AuditService::ProveInclusion(
+    grpc::CallbackServerContext* context, const cpx::v1::ProveInclusionRequest* request,
+    cpx::v1::InclusionProof* response) {
+    auto* call = make_audit_call(context_, worker_.get(), context, response);
+    const cpx::v1::AuditRecordKind proto_kind = request->kind();
+    if (proto_kind != cpx::v1::AUDIT_RECORD_KIND_JOURNAL &&
+        proto_kind != cpx::v1::AUDIT_RECORD_KIND_TRANSFER &&
+        proto_kind != cpx::v1::AUDIT_RECORD_KIND_TRADE) {
+        return call->refuse(kInvalidRecordKind,
+                            "kind must be AUDIT_RECORD_KIND_JOURNAL, _TRANSFER or _TRADE");
+    }
+    if (request->ref() == 0) {
+        return call->refuse(kInvalidRecordRef, "ref is required");
+    }
+    // The proto's values are the audit log's kinds (audit_record_kinds).
+    const auto kind = static_cast<audit::RecordKind>(proto_kind);
+    const std::uint64_t ref = request->ref();
+    const std::uint64_t tree_size = request->tree_size();
+    call->set_work([proto_kind, kind, ref, tree_size](pqxx::transaction_base& tx, const Who& who,
+                                                      cpx::v1::InclusionProof& out) {
+        // Whether the caller may see the record is settled before anything else is
+        // said about it, and a record that does not exist is refused like another
+        // account's, so that refs reveal nothing.
+        if (!who.sees_everything()) {
+            const std::optional<std::vector<std::uint64_t>> involved =
+                kind == audit::RecordKind::Journal ? std::nullopt
+                                                   : proofs::involved_accounts(tx, kind, ref);
+            if (!involved ||
+                std::find(involved->begin(), involved->end(), who.account) == involved->end()) {
+                return refusal(StatusCode::PERMISSION_DENIED, kNotOwnRecord,
+                               "the record does not involve the caller's account");
+            }
+        }
+        proofs::InclusionProof proof;
+        const proofs::Status status = proofs::prove_inclusion(tx, kind, ref, tree_size, proof);
+        if (status != proofs::Status::Ok) {
+            // Without a checkpoint at all, the record is simply not covered yet.
+            return outcome_of(
+                status == proofs::Status::NoCheckpoint ? proofs::Status::NotCheckpointed : status);
+        }
+        out.set_kind(proto_kind);
+        out.set_ref(ref);
+        out.set_position(proof.position);
+        out.set_record(proof.record);
+        out.set_leaf_hash(bytes_of(proof.leaf_hash));
+        for (const audit::Digest& node : proof.path) {
+            out.add_path(bytes_of(node));
+        }
+        to_proto(proof.checkpoint, *out.mutable_checkpoint());
+        return Outcome{};
+    });
+    call->start();
+    return call;
+}
+
+grpc::ServerUnaryReactor* AuditService::ProveConsistency(
+    grpc::CallbackServerContext* context, const cpx::v1::ProveConsistencyRequest* request,
+    cpx::v1::ConsistencyProof* response) {
+    auto* call = make_audit_call(context_, worker_.get(), context, response);
+    const std::uint64_t old_size = request->old_size();
+    const std::uint64_t new_size = request->new_size();
+    if (old_size == 0) {
+        return call->refuse(kInvalidTreeSizes, "old_size must be a checkpoint's tree size");
+    }
+    if (new_size != 0 && old_size > new_size) {
+        return call->refuse(kInvalidTreeSizes, "old_size is larger than new_size");
+    }
+    call->set_work([old_size, new_size](pqxx::transaction_base& tx, const Who&,
+                                        cpx::v1::ConsistencyProof& out) {
+        proofs::ConsistencyProof proof;
+        const proofs::Status status = proofs::prove_consistency(tx, old_size, new_size, proof);
+        if (status != proofs::Status::Ok) {
+            return outcome_of(status);
+        }
+        to_proto(proof.old_checkpoint, *out.mutable_old_checkpoint());
+        to_proto(proof.new_checkpoint, *out.mutable_new_checkpoint());
+        for (const audit::Digest& node : proof.path) {
+            out.add_path(bytes_of(node));
+        }
+        return Outcome{};
+    });
+    call->start();
+    return call;
+}
+
+}  // namespace cpx::gateway
