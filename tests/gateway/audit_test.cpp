@@ -585,5 +585,34 @@ TEST_F(GatewayAuditWithoutDatabase, EveryAuthenticatedCallIsUnavailable) {
     EXPECT_TRUE(refused(anonymous, grpc::StatusCode::UNAUTHENTICATED, "UNAUTHENTICATED"));
 }
 
+TEST(GatewayAuditConfig, AuditAndSurveillanceKeysSetTheirValuesAndRefuseNonsense) {
+    const char* none[] = {"cpxd"};
+    const ServerConfig defaults = load_config(1, none);
+    EXPECT_TRUE(defaults.audit_key_file.empty());
+    EXPECT_EQ(defaults.audit_checkpoint_interval_ms, 1'000);
+    EXPECT_EQ(defaults.surveillance_spoof_quantity_min, 500);
+    const char* argv[] = {"cpxd",
+                          "--audit_key_file=/tmp/k",
+                          "--audit_checkpoint_interval_ms=0",
+                          "--surveillance_spoof_quantity_min=50",
+                          "--surveillance_spoof_window_ms=2000",
+                          "--surveillance_band_rejects_min=5",
+                          "--surveillance_band_window_ms=1000"};
+    const ServerConfig c = load_config(7, argv);
+    EXPECT_EQ(c.audit_key_file, "/tmp/k");
+    EXPECT_EQ(c.audit_checkpoint_interval_ms, 0);
+    EXPECT_EQ(c.surveillance_spoof_quantity_min, 50);
+    EXPECT_EQ(c.surveillance_spoof_window_ms, 2'000);
+    EXPECT_EQ(c.surveillance_band_rejects_min, 5u);
+    EXPECT_EQ(c.surveillance_band_window_ms, 1'000);
+    for (const char* bad :
+         {"--audit_checkpoint_interval_ms=-1", "--surveillance_spoof_quantity_min=0",
+          "--surveillance_spoof_window_ms=0", "--surveillance_band_rejects_min=0",
+          "--surveillance_band_window_ms=86400001", "--surveillance_band_window_ms=1m"}) {
+        const char* args[] = {"cpxd", bad};
+        EXPECT_THROW(load_config(2, args), std::invalid_argument) << bad;
+    }
+}
+
 }  // namespace
 }  // namespace cpx::gateway::test

@@ -113,6 +113,43 @@ const std::vector<Key>& keys() {
                  throw std::invalid_argument("audit_checkpoint_interval_ms must be >= 0");
              }
          }},
+        {"surveillance_spoof_quantity_min",
+         "lots from which a quickly cancelled order can be spoofing (500)",
+         [](ServerConfig& c, const std::string& v) {
+             c.surveillance_spoof_quantity_min =
+                 parse_number<std::int64_t>("surveillance_spoof_quantity_min", v);
+             if (c.surveillance_spoof_quantity_min < 1) {
+                 throw std::invalid_argument("surveillance_spoof_quantity_min must be >= 1");
+             }
+         }},
+        {"surveillance_spoof_window_ms",
+         "how soon a large order's cancel and its owner's trade on the other side are "
+         "spoofing (5000)",
+         [](ServerConfig& c, const std::string& v) {
+             c.surveillance_spoof_window_ms =
+                 parse_number<std::int64_t>("surveillance_spoof_window_ms", v);
+             if (c.surveillance_spoof_window_ms < 1 ||
+                 c.surveillance_spoof_window_ms > 86'400'000) {
+                 throw std::invalid_argument("surveillance_spoof_window_ms must be 1 ms to 24 h");
+             }
+         }},
+        {"surveillance_band_rejects_min",
+         "price-band rejections of one account that raise an alert (3)",
+         [](ServerConfig& c, const std::string& v) {
+             c.surveillance_band_rejects_min =
+                 parse_number<std::uint32_t>("surveillance_band_rejects_min", v);
+             if (c.surveillance_band_rejects_min < 1) {
+                 throw std::invalid_argument("surveillance_band_rejects_min must be >= 1");
+             }
+         }},
+        {"surveillance_band_window_ms", "the window of those rejections (60000)",
+         [](ServerConfig& c, const std::string& v) {
+             c.surveillance_band_window_ms =
+                 parse_number<std::int64_t>("surveillance_band_window_ms", v);
+             if (c.surveillance_band_window_ms < 1 || c.surveillance_band_window_ms > 86'400'000) {
+                 throw std::invalid_argument("surveillance_band_window_ms must be 1 ms to 24 h");
+             }
+         }},
         {"migrations_dir", "folder of the NNNN_name.sql migrations (the source tree's)",
          [](ServerConfig& c, const std::string& v) { c.migrations_dir = v; }},
         {"migrate_on_start", "apply missing migrations before serving (true)",

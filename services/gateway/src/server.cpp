@@ -121,6 +121,12 @@ Server::Server(ServerConfig config)
             projector_config.audit_key = audit_key(config_.audit_key_file);
             projector_config.audit_checkpoint_interval_ns =
                 config_.audit_checkpoint_interval_ms * 1'000'000;
+            surveillance::SurveillanceConfig& rules = projector_config.surveillance;
+            rules.spoof_quantity_min = config_.surveillance_spoof_quantity_min;
+            rules.spoof_cancel_within_ns = config_.surveillance_spoof_window_ms * 1'000'000;
+            rules.spoof_trade_within_ns = config_.surveillance_spoof_window_ms * 1'000'000;
+            rules.band_rejects_min = config_.surveillance_band_rejects_min;
+            rules.band_window_ns = config_.surveillance_band_window_ms * 1'000'000;
             projector_ = std::make_unique<projector::LedgerProjector>(projector_config);
             projector_->set_on_error([](const std::string& error) {
                 log_event("error", "projector_failed", {field("error", error)});

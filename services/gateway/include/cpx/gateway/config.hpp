@@ -57,6 +57,13 @@ struct ServerConfig {
     // Empty: the audit log is written and never signed.
     std::string audit_key_file;
     std::int64_t audit_checkpoint_interval_ms = 1'000;
+    // The surveillance rules' thresholds (cpx/surveillance/surveillance.hpp): a large
+    // order for spoofing, the window within which it is cancelled and its owner traded
+    // the other side, and how many price-band rejections within a window raise an alert.
+    std::int64_t surveillance_spoof_quantity_min = 500;
+    std::int64_t surveillance_spoof_window_ms = 5'000;
+    std::uint32_t surveillance_band_rejects_min = 3;
+    std::int64_t surveillance_band_window_ms = 60'000;
     PipelineConfig pipeline;
     GatewayOptions gateway;
 };
