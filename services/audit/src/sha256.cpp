@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cassert>
 #include <new>
 #include <stdexcept>
@@ -138,30 +139,46 @@ Digest Sha256::finish() {
     return digest;
 }
 
-std::string to_hex(const Digest& digest) {
+std::string hex_of_bytes(std::string_view bytes) {
     static constexpr char kDigits[] = "0123456789abcdef";
-    std::string text(2 * digest.size(), '\0');
-    for (std::size_t i = 0; i < digest.size(); ++i) {
-        text[2 * i] = kDigits[digest[i] >> 4];
-        text[2 * i + 1] = kDigits[digest[i] & 0x0F];
+    std::string text(2 * bytes.size(), '\0');
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        const auto b = static_cast<unsigned char>(bytes[i]);
+        text[2 * i] = kDigits[b >> 4];
+        text[2 * i + 1] = kDigits[b & 0x0F];
     }
     return text;
+}
+
+std::optional<std::string> bytes_from_hex(std::string_view text) {
+    if (text.size() % 2 != 0) {
+        return std::nullopt;
+    }
+    std::string bytes(text.size() / 2, '\0');
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        const int high = hex_value(text[2 * i]);
+        const int low = hex_value(text[2 * i + 1]);
+        if (high < 0 || low < 0) {
+            return std::nullopt;
+        }
+        bytes[i] = static_cast<char>((high << 4) | low);
+    }
+    return bytes;
+}
+
+std::string to_hex(const Digest& digest) {
+    return hex_of_bytes(as_bytes(digest));
 }
 
 bool from_hex(std::string_view text, Digest& digest) {
     if (text.size() != 2 * kDigestBytes) {
         return false;
     }
-    Digest parsed{};
-    for (std::size_t i = 0; i < parsed.size(); ++i) {
-        const int high = hex_value(text[2 * i]);
-        const int low = hex_value(text[2 * i + 1]);
-        if (high < 0 || low < 0) {
-            return false;
-        }
-        parsed[i] = static_cast<std::uint8_t>((high << 4) | low);
+    const std::optional<std::string> bytes = bytes_from_hex(text);
+    if (!bytes) {
+        return false;
     }
-    digest = parsed;
+    std::copy(bytes->begin(), bytes->end(), reinterpret_cast<char*>(digest.data()));
     return true;
 }
 

@@ -11,16 +11,9 @@ namespace cpx::projector::detail {
 
 namespace {
 
+// A bytea parameter in its text form.
 std::string hex_literal(std::string_view bytes) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out = "\\x";
-    out.reserve(2 + 2 * bytes.size());
-    for (const char c : bytes) {
-        const auto b = static_cast<unsigned char>(c);
-        out.push_back(kDigits[b >> 4]);
-        out.push_back(kDigits[b & 0x0F]);
-    }
-    return out;
+    return "\\x" + audit::hex_of_bytes(bytes);
 }
 
 // A bytea column in text form ("\x" and hex digits) holding a digest.

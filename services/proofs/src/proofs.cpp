@@ -4,10 +4,13 @@
 #include <array>
 #include <limits>
 #include <stdexcept>
+#include <string>
 #include <string_view>
+#include <utility>
 
 #include "cpx/audit/chain.hpp"
 #include "cpx/audit/merkle.hpp"
+#include "cpx/verifier/verifier.hpp"
 
 namespace cpx::proofs {
 
@@ -46,125 +49,9 @@ std::int64_t bigint(std::uint64_t value) {
     return static_cast<std::int64_t>(value);
 }
 
-// The record's canonical encoding from its table row, with the SELECTs and conversions
-// of the writer (services/projector/src/audit_writer.cpp encodes the values it writes
-// to these columns; tests/projector/audit_log_test.cpp shows they read back the same).
-std::string encode_row(pqxx::transaction_base& tx, audit::RecordKind kind, std::uint64_t ref) {
-    audit::CanonicalWriter w;
-    switch (kind) {
-        case audit::RecordKind::Journal: {
-            const pqxx::result rows = tx.exec_params(
-                "SELECT seq, ts_ns, kind, body FROM journal WHERE seq = $1", bigint(ref));
-            if (rows.empty()) {
-                throw std::runtime_error("proofs: audit_log names journal seq " +
-                                         std::to_string(ref) + ", which does not exist");
-            }
-            const pqxx::row r = rows[0];
-            const pqxx::binarystring body(r[3]);
-            const std::string body_bytes = body.str();
-            audit::encode_record(
-                audit::JournalRecord{r[0].as<std::uint64_t>(), r[1].as<std::int64_t>(),
-                                     r[2].as<std::uint16_t>(), body_bytes},
-                w);
-            break;
-        }
-        case audit::RecordKind::Transfer: {
-            const pqxx::result rows = tx.exec_params(
-                "SELECT id, debit_account_id, credit_account_id, amount, coalesce(pending_id, 0), "
-                "flags, code, seq, ts_ns, user_data FROM transfers WHERE id = $1",
-                bigint(ref));
-            if (rows.empty()) {
-                throw std::runtime_error("proofs: audit_log names transfer " + std::to_string(ref) +
-                                         ", which does not exist");
-            }
-            const pqxx::row r = rows[0];
-            audit::encode_record(
-                audit::TransferRecord{
-                    r[0].as<std::uint64_t>(), r[1].as<std::uint64_t>(), r[2].as<std::uint64_t>(),
-                    r[3].as<std::int64_t>(), r[4].as<std::uint64_t>(),
-                    static_cast<std::uint8_t>(r[5].as<int>()), r[6].as<std::uint16_t>(),
-                    r[7].as<std::uint64_t>(), r[8].as<std::int64_t>(),
-                    // user_data is a bigint holding the u64's 64 bits.
-                    static_cast<std::uint64_t>(r[9].as<std::int64_t>())},
-                w);
-            break;
-        }
-        case audit::RecordKind::Trade: {
-            const pqxx::result rows = tx.exec_params(
-                "SELECT id, instrument, buyer, provider, buy_order, sell_order, price, quantity, "
-                "amount_fen, traded_ns, window_end_ns, created_seq FROM obligations WHERE id = $1",
-                bigint(ref));
-            if (rows.empty()) {
-                throw std::runtime_error("proofs: audit_log names trade " + std::to_string(ref) +
-                                         ", which does not exist");
-            }
-            const pqxx::row r = rows[0];
-            audit::encode_record(
-                audit::TradeRecord{
-                    r[0].as<std::uint64_t>(), r[1].as<std::uint64_t>(), r[2].as<std::uint64_t>(),
-                    r[3].as<std::uint64_t>(), r[4].as<std::uint64_t>(), r[5].as<std::uint64_t>(),
-                    r[6].as<std::int64_t>(), r[7].as<std::int64_t>(), r[8].as<std::int64_t>(),
-                    r[9].as<std::int64_t>(), r[10].as<std::int64_t>(), r[11].as<std::uint64_t>()},
-                w);
-            break;
-        }
-        default:
-            throw std::invalid_argument("proofs: unknown record kind " +
-                                        std::to_string(static_cast<int>(kind)));
-    }
-    return w.take();
-}
-
 bool known_kind(audit::RecordKind kind) {
     return kind == audit::RecordKind::Journal || kind == audit::RecordKind::Transfer ||
            kind == audit::RecordKind::Trade;
-}
-
-// The first audit_log position in [0, size) whose seq is at least `seq` (size if none).
-// audit_log has no index but its primary key (0007 says why), and a record's seq never
-// decreases with its position, so a binary search over the key finds it.
-std::uint64_t first_position_of_seq(pqxx::transaction_base& tx, std::int64_t seq,
-                                    std::uint64_t size) {
-    std::uint64_t lo = 0;
-    std::uint64_t hi = size;
-    while (lo < hi) {
-        const std::uint64_t mid = lo + (hi - lo) / 2;
-        const pqxx::row r =
-            tx.exec_params1("SELECT seq FROM audit_log WHERE position = $1", bigint(mid));
-        if (r[0].as<std::int64_t>() < seq) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
-}
-
-// Where the log holds the record (kind, ref): among the records of its journal seq, which
-// its table row names.
-std::optional<std::uint64_t> logged_position(pqxx::transaction_base& tx, audit::RecordKind kind,
-                                             std::uint64_t ref) {
-    const char* seq_sql =
-        kind == audit::RecordKind::Journal    ? "SELECT seq FROM journal WHERE seq = $1"
-        : kind == audit::RecordKind::Transfer ? "SELECT seq FROM transfers WHERE id = $1"
-                                              : "SELECT created_seq FROM obligations WHERE id = $1";
-    const pqxx::result row = tx.exec_params(seq_sql, bigint(ref));
-    if (row.empty()) {
-        return std::nullopt;
-    }
-    const auto seq = row[0][0].as<std::int64_t>();
-    const pqxx::row size_row = tx.exec1("SELECT coalesce(max(position) + 1, 0) FROM audit_log");
-    const auto size = size_row[0].as<std::uint64_t>();
-    const std::uint64_t first = first_position_of_seq(tx, seq, size);
-    const std::uint64_t end = first_position_of_seq(tx, seq + 1, size);
-    const pqxx::result logged = tx.exec_params(
-        "SELECT position FROM audit_log WHERE position >= $1 AND position < $2 AND kind = $3 "
-        "AND ref = $4 ORDER BY position LIMIT 1",
-        bigint(first), bigint(end), static_cast<int>(kind), bigint(ref));
-    if (logged.empty()) {
-        return std::nullopt;
-    }
-    return logged[0][0].as<std::uint64_t>();
 }
 
 }  // namespace
@@ -231,7 +118,8 @@ Status prove_inclusion(pqxx::transaction_base& tx, audit::RecordKind kind, std::
     if (!known_kind(kind) || ref == 0 || ref > kBigintMax) {
         return Status::UnknownRecord;
     }
-    const std::optional<std::uint64_t> logged = logged_position(tx, kind, ref);
+    const std::optional<std::uint64_t> logged =
+        verifier::logged_position(tx, kind, static_cast<std::int64_t>(ref));
     if (!logged) {
         return Status::UnknownRecord;
     }
@@ -256,7 +144,16 @@ Status prove_inclusion(pqxx::transaction_base& tx, audit::RecordKind kind, std::
     }
     PgSubtreeSource source(tx);
     out.position = position;
-    out.record = encode_row(tx, kind, ref);
+    // The record from its table row, as the writer encoded the values it wrote there: a
+    // row changed since it was logged gives a proof that fails, not a hidden error.
+    std::optional<std::string> record =
+        verifier::table_record(tx, kind, static_cast<std::int64_t>(ref));
+    if (!record) {
+        throw std::runtime_error("proofs: audit_log names " + std::to_string(ref) + " of kind " +
+                                 std::to_string(static_cast<int>(kind)) +
+                                 ", which its table lacks");
+    }
+    out.record = std::move(*record);
     out.leaf_hash = audit::leaf_hash(out.record);
     out.path = audit::inclusion_proof(source, position, checkpoint->tree_size);
     out.checkpoint = *checkpoint;

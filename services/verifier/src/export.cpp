@@ -1,16 +1,18 @@
 #include "cpx/verifier/export.hpp"
 
 #include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <stdexcept>
-#include <limits>
 #include <utility>
 
 #include "cpx/audit/chain.hpp"
 #include "cpx/audit/checkpoint.hpp"
 #include "cpx/audit/merkle.hpp"
 #include "cpx/audit/records.hpp"
+#include "cpx/audit/sha256.hpp"
+#include "cpx/verifier/verifier.hpp"
 
 namespace cpx::verifier {
 
@@ -21,47 +23,8 @@ constexpr std::int64_t kPageRows = 10'000;
 // Subtrees of this level and above are stored by the projector (audit_subtrees).
 constexpr std::uint32_t kStoredLevelMin = 8;
 
-constexpr char kHexDigits[] = "0123456789abcdef";
-
-std::string hex(std::string_view bytes) {
-    std::string out;
-    out.reserve(2 * bytes.size());
-    for (const char c : bytes) {
-        const auto b = static_cast<unsigned char>(c);
-        out.push_back(kHexDigits[b >> 4]);
-        out.push_back(kHexDigits[b & 0x0F]);
-    }
-    return out;
-}
-
-std::optional<std::string> unhex(std::string_view text) {
-    if (text.size() % 2 != 0) {
-        return std::nullopt;
-    }
-    const auto value = [](char c) -> int {
-        if (c >= '0' && c <= '9') {
-            return c - '0';
-        }
-        if (c >= 'a' && c <= 'f') {
-            return c - 'a' + 10;
-        }
-        if (c >= 'A' && c <= 'F') {
-            return c - 'A' + 10;
-        }
-        return -1;
-    };
-    std::string out;
-    out.reserve(text.size() / 2);
-    for (std::size_t i = 0; i < text.size(); i += 2) {
-        const int high = value(text[i]);
-        const int low = value(text[i + 1]);
-        if (high < 0 || low < 0) {
-            return std::nullopt;
-        }
-        out.push_back(static_cast<char>(high * 16 + low));
-    }
-    return out;
-}
+using audit::bytes_from_hex;
+using audit::hex_of_bytes;
 
 std::string bytes_of(const pqxx::field& field) {
     const pqxx::binarystring b(field);
@@ -92,22 +55,6 @@ std::int64_t first_seq_at_or_after(pqxx::transaction_base& tx, std::int64_t ts_n
     while (lo < hi) {
         const std::int64_t mid = lo + (hi - lo) / 2;
         if (scalar(tx, "SELECT ts_ns FROM journal WHERE seq = " + std::to_string(mid)) < ts_ns) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
-}
-
-// The first audit_log position in [0, size) whose seq is at least `seq` (size if none).
-std::int64_t first_position_of_seq(pqxx::transaction_base& tx, std::int64_t seq,
-                                   std::int64_t size) {
-    std::int64_t lo = 0;
-    std::int64_t hi = size;
-    while (lo < hi) {
-        const std::int64_t mid = lo + (hi - lo) / 2;
-        if (scalar(tx, "SELECT seq FROM audit_log WHERE position = " + std::to_string(mid)) < seq) {
             lo = mid + 1;
         } else {
             hi = mid;
@@ -178,8 +125,9 @@ ExportSummary export_range(pqxx::connection_base& connection, std::int64_t from_
     if (seq_lo > seq_hi) {
         throw std::runtime_error("no journal row of the audit log has a time in the range");
     }
-    const std::int64_t first = first_position_of_seq(tx, seq_lo, log_size);
-    const std::int64_t end = first_position_of_seq(tx, seq_hi + 1, log_size);
+    const auto log_rows = static_cast<std::uint64_t>(log_size);
+    const auto first = static_cast<std::int64_t>(first_position_of_seq(tx, seq_lo, log_rows));
+    const auto end = static_cast<std::int64_t>(first_position_of_seq(tx, seq_hi + 1, log_rows));
     const pqxx::result checkpoint = tx.exec(
         "SELECT tree_size, ts_ns, root, signature FROM audit_checkpoints WHERE tree_size "
         ">= " +
@@ -222,14 +170,15 @@ ExportSummary export_range(pqxx::connection_base& connection, std::int64_t from_
                      "position BETWEEN " +
                      range + " ORDER BY position")) {
             log << r[0].c_str() << ',' << r[1].c_str() << ',' << r[2].c_str() << ',' << r[3].c_str()
-                << ',' << hex(bytes_of(r[4])) << ',' << hex(bytes_of(r[5])) << '\n';
+                << ',' << hex_of_bytes(bytes_of(r[4])) << ',' << hex_of_bytes(bytes_of(r[5]))
+                << '\n';
         }
         for (const pqxx::row& r : tx.exec(
                  "SELECT j.seq, j.ts_ns, j.kind, j.body FROM audit_log a JOIN journal j ON j.seq = "
                  "a.ref WHERE a.kind = 1 AND a.position BETWEEN " +
                  range + " ORDER BY a.position")) {
             journal << r[0].c_str() << ',' << r[1].c_str() << ',' << r[2].c_str() << ','
-                    << hex(bytes_of(r[3])) << '\n';
+                    << hex_of_bytes(bytes_of(r[3])) << '\n';
             ++summary.journal_rows;
         }
         for (const pqxx::row& r : tx.exec(
@@ -264,7 +213,7 @@ ExportSummary export_range(pqxx::connection_base& connection, std::int64_t from_
         first == 0 ? std::string(audit::as_bytes(audit::kChainGenesis))
                    : bytes_of(tx.exec1("SELECT head FROM audit_log WHERE position = " +
                                        std::to_string(first - 1))[0]);
-    anchor << "head_before," << hex(head_before) << '\n';
+    anchor << "head_before," << hex_of_bytes(head_before) << '\n';
     // The perfect subtrees of the records before the export, largest first: one for each
     // set bit of first_position.
     std::uint64_t start = 0;
@@ -273,14 +222,14 @@ ExportSummary export_range(pqxx::connection_base& connection, std::int64_t from_
         if ((summary.first_position & size) != 0) {
             const audit::Digest peak =
                 perfect_subtree(tx, static_cast<std::uint32_t>(level), start >> level);
-            anchor << "peak," << hex(audit::as_bytes(peak)) << '\n';
+            anchor << "peak," << hex_of_bytes(audit::as_bytes(peak)) << '\n';
             start += size;
         }
     }
     anchor << "tree_size," << tree_size << '\n'
            << "ts_ns," << checkpoint[0][1].c_str() << '\n'
-           << "root," << hex(bytes_of(checkpoint[0][2])) << '\n'
-           << "signature," << hex(bytes_of(checkpoint[0][3])) << '\n';
+           << "root," << hex_of_bytes(bytes_of(checkpoint[0][2])) << '\n'
+           << "signature," << hex_of_bytes(bytes_of(checkpoint[0][3])) << '\n';
     for (std::ofstream* out : {&log, &journal, &transfers, &trades, &anchor}) {
         out->flush();
         if (!*out) {
@@ -384,7 +333,7 @@ ExportCheck verify_export(const std::filesystem::path& dir, const audit::PublicK
             const auto seq = number(f[0]);
             const auto ts = number(f[1]);
             const auto kind = number(f[2]);
-            const auto body = unhex(f[3]);
+            const auto body = bytes_from_hex(f[3]);
             if (!seq || !ts || !kind || !body || *kind < 0 || *kind > 0xFFFF) {
                 bad("journal.csv", "a malformed row for seq " + f[0]);
                 continue;
@@ -472,7 +421,7 @@ ExportCheck verify_export(const std::filesystem::path& dir, const audit::PublicK
     {
         CsvReader csv(dir / "anchor.csv", 2, problems);
         while (csv.next(f)) {
-            const std::optional<std::string> bytes = unhex(f[1]);
+            const std::optional<std::string> bytes = bytes_from_hex(f[1]);
             if (f[0] == "first_position" && number(f[1])) {
                 first_position = *number(f[1]);
             } else if (f[0] == "head_before" && bytes && bytes->size() == 32) {
@@ -525,8 +474,8 @@ ExportCheck verify_export(const std::filesystem::path& dir, const audit::PublicK
             const auto kind = number(f[1]);
             const auto ref = number(f[2]);
             const auto seq = number(f[3]);
-            const std::optional<std::string> leaf = unhex(f[4]);
-            const std::optional<std::string> stored_head = unhex(f[5]);
+            const std::optional<std::string> leaf = bytes_from_hex(f[4]);
+            const std::optional<std::string> stored_head = bytes_from_hex(f[5]);
             if (!position || !kind || !ref || !seq || !leaf || leaf->size() != 32 || !stored_head ||
                 stored_head->size() != 32) {
                 bad("audit_log.csv", "a malformed row at position " + f[0]);

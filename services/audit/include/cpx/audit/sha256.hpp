@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -57,5 +58,10 @@ std::string to_hex(const Digest& digest);
 // Parses exactly 64 hex digits (either case) into `digest`. On any other input it returns
 // false and leaves `digest` unchanged.
 bool from_hex(std::string_view text, Digest& digest);
+
+// Any bytes as lowercase hex, and back (either case; nothing for an odd length or a
+// character that is not a hex digit): the form exports and stored hashes travel in.
+std::string hex_of_bytes(std::string_view bytes);
+std::optional<std::string> bytes_from_hex(std::string_view text);
 
 }  // namespace cpx::audit

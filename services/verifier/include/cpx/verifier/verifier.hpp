@@ -100,4 +100,16 @@ VerifyReport verify_record(pqxx::connection_base& connection, const audit::Publi
 std::optional<std::string> table_record(pqxx::transaction_base& tx, audit::RecordKind kind,
                                         std::int64_t ref);
 
+// The first audit_log position in [0, log_size) whose journal seq is at least `seq`
+// (log_size if none). audit_log has no index but its primary key (0007 says why), and
+// a record's seq never decreases with its position, so this is a binary search over the
+// key: O(log n) point reads.
+std::uint64_t first_position_of_seq(pqxx::transaction_base& tx, std::int64_t seq,
+                                    std::uint64_t log_size);
+
+// Where the log holds the record (kind, ref), or nothing when its table has no such row
+// or the log does not hold it: among the records of the journal seq its row names.
+std::optional<std::uint64_t> logged_position(pqxx::transaction_base& tx, audit::RecordKind kind,
+                                             std::int64_t ref);
+
 }  // namespace cpx::verifier
