@@ -333,8 +333,9 @@ std::unique_ptr<AuditWorker> make_worker(const GatewayContext& context,
 
 }  // namespace
 
-AuditService::AuditService(GatewayContext& context, const std::string& database_url)
-    : context_(context), worker_(make_worker(context, database_url)) {}
+AuditService::AuditService(GatewayContext& context, const std::string& database_url,
+                           RegulatorHub* hub)
+    : context_(context), hub_(hub), worker_(make_worker(context, database_url)) {}
 
 AuditService::~AuditService() {
     stop();

@@ -247,6 +247,12 @@ const std::vector<Key>& keys() {
          [](ServerConfig& c, const std::string& v) {
              c.gateway.market_write_slots = parse_number<std::size_t>("market_write_slots", v);
          }},
+        {"regulator_stream_slots",
+         "messages queued per DropCopy or Alerts stream before it is ended (65536)",
+         [](ServerConfig& c, const std::string& v) {
+             c.gateway.regulator_stream_slots =
+                 parse_number<std::size_t>("regulator_stream_slots", v);
+         }},
     };
     return all;
 }

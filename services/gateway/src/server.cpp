@@ -106,7 +106,8 @@ Server::Server(ServerConfig config)
       admin_(context_),
       settlement_(context_),
       vouchers_(context_),
-      audit_(context_, config_.database_url) {
+      audit_(context_, config_.database_url,
+             config_.project_ledger && !config_.database_url.empty() ? &regulator_hub_ : nullptr) {
     metrics_.watch(registry_, pipeline_);
     if (journal_) {
         metrics_.watch(registry_, *journal_);
@@ -131,6 +132,10 @@ Server::Server(ServerConfig config)
             projector_->set_on_error([](const std::string& error) {
                 log_event("error", "projector_failed", {field("error", error)});
             });
+            // On the projector's writer thread: the hub only copies into the streams'
+            // queues, so the projection never waits for a regulator.
+            projector_->set_on_committed(
+                [this](const projector::CommittedBatch& batch) { regulator_hub_.publish(batch); });
             metrics_.watch(registry_, *projector_, *journal_);
         }
     }
@@ -303,6 +308,8 @@ void Server::shutdown() {
     // sequenced like any other command; then gRPC stops taking calls and waits for the
     // ones in flight.
     pipeline_.dispatcher().post(Dispatcher::Control{Dispatcher::Control::Kind::CloseAll, nullptr});
+    // The regulators' streams would otherwise wait for batches until the grace ends.
+    regulator_hub_.close();
     grpc_->Shutdown(std::chrono::system_clock::now() +
                     std::chrono::milliseconds(config_.shutdown_grace_ms));
     grpc_->Wait();

@@ -102,9 +102,10 @@ void AuditWriter::load(Pg& pg, std::uint64_t progress_seq) {
     }
 }
 
-void AuditWriter::append(std::string_view record, std::uint8_t kind, std::uint64_t ref,
-                         std::uint64_t seq, CopyWriter& out) {
+std::uint64_t AuditWriter::append(std::string_view record, std::uint8_t kind, std::uint64_t ref,
+                                  std::uint64_t seq, CopyWriter& out) {
     const audit::Digest leaf = audit::leaf_hash(record);
+    last_leaf_ = leaf;
     const std::uint64_t position = tree_.count();
     tree_.append(leaf, [this](std::uint32_t level, std::uint64_t index, const audit::Digest& root) {
         if (level >= kStoredSubtreeLevelMin) {
@@ -119,9 +120,10 @@ void AuditWriter::append(std::string_view record, std::uint8_t kind, std::uint64
     out.int8(static_cast<std::int64_t>(seq));
     out.bytea(audit::as_bytes(leaf));
     out.bytea(audit::as_bytes(head));
+    return position;
 }
 
-bool AuditWriter::write(Pg& pg, const Batch& batch) {
+bool AuditWriter::write(Pg& pg, const Batch& batch, std::vector<CommittedTrade>* trades) {
     const std::string sql =
         "COPY audit_log (position, kind, ref, seq, leaf_hash, head) FROM STDIN (FORMAT binary)";
     std::string buffer;
@@ -183,8 +185,12 @@ bool AuditWriter::write(Pg& pg, const Batch& batch) {
                                    x.sell_order, x.price, x.quantity, x.amount_fen, x.traded_ns,
                                    x.window_end_ns, x.created_seq},
                 record_);
-            append(record_.data(), static_cast<std::uint8_t>(audit::RecordKind::Trade), x.id,
-                   x.created_seq, out);
+            const std::uint64_t position =
+                append(record_.data(), static_cast<std::uint8_t>(audit::RecordKind::Trade), x.id,
+                       x.created_seq, out);
+            if (trades != nullptr) {
+                trades->push_back(CommittedTrade{x, position, last_leaf_, chain_.head()});
+            }
             flush();
         }
         flush();

@@ -18,6 +18,7 @@
 #include "cpx/audit/chain.hpp"
 #include "cpx/audit/merkle.hpp"
 #include "cpx/audit/signing.hpp"
+#include "cpx/projector/ledger_projector.hpp"
 #include "pg.hpp"
 
 namespace cpx::projector::detail {
@@ -35,8 +36,10 @@ class AuditWriter {
 
     // Appends the batch's records to the log with one COPY, and a checkpoint when one is
     // due, inside the caller's transaction; returns whether it wrote a checkpoint. If the
-    // transaction then fails, the caller must load() again before the next batch.
-    bool write(Pg& pg, const Batch& batch);
+    // transaction then fails, the caller must load() again before the next batch. With
+    // `trades`, every trade record written is also appended there with its position, leaf
+    // hash and head, in log order.
+    bool write(Pg& pg, const Batch& batch, std::vector<CommittedTrade>* trades = nullptr);
 
     // The records in the log (its Merkle tree's size).
     std::uint64_t size() const { return tree_.count(); }
@@ -51,8 +54,10 @@ class AuditWriter {
         audit::Digest root{};
     };
 
-    void append(std::string_view record, std::uint8_t kind, std::uint64_t ref, std::uint64_t seq,
-                CopyWriter& out);
+    // Returns the record's position; its leaf hash and the new head are in last_leaf_ and
+    // chain_.head().
+    std::uint64_t append(std::string_view record, std::uint8_t kind, std::uint64_t ref,
+                         std::uint64_t seq, CopyWriter& out);
     void checkpoint(Pg& pg, std::int64_t ts_ns);
 
     std::shared_ptr<const audit::SigningKey> key_;
@@ -62,6 +67,7 @@ class AuditWriter {
     std::uint64_t signed_size_ = 0;   // tree_size of the newest checkpoint
     std::int64_t signed_ts_ns_ = -1;  // its journal time (-1: none yet)
     audit::CanonicalWriter record_;
+    audit::Digest last_leaf_{};      // the leaf hash of the record appended last
     std::vector<Subtree> subtrees_;  // completed by the batch being written
 };
 

@@ -793,6 +793,14 @@ void LedgerProjector::write_batch(Batch& batch) {
     auto clock = started;
     Pg& pg = *writer_pg_;
     bool checkpointed = false;
+    // Collected only for an observer: the trades with their places in the audit log.
+    std::unique_ptr<CommittedBatch> observed;
+    if (on_committed_) {
+        observed = std::make_unique<CommittedBatch>();
+        observed->first_seq = batch.first_seq;
+        observed->last_seq = batch.last_seq;
+        observed->trades.reserve(batch.obligations.size());
+    }
     try {
         pg.open();
         pg.exec("BEGIN");
@@ -902,7 +910,7 @@ void LedgerProjector::write_batch(Batch& batch) {
                     w.text(a.detail);
                 });
         }
-        checkpointed = audit_->write(pg, batch);
+        checkpointed = audit_->write(pg, batch, observed ? &observed->trades : nullptr);
         lap(stats_.copy_audit_us, clock);
         pg.exec("COMMIT");
         lap(stats_.commit_us, clock);
@@ -947,6 +955,19 @@ void LedgerProjector::write_batch(Batch& batch) {
     stats_.audit_checkpoints.fetch_add(checkpointed ? 1 : 0, std::memory_order_relaxed);
     stats_.last_batch_requests.store(batch.requests(), std::memory_order_relaxed);
     stats_.last_commit_ms.store(elapsed_ms(started), std::memory_order_relaxed);
+
+    if (observed) {
+        // The alerts are written as the batch holds them, so they go out in that order;
+        // the batch is done with them.
+        observed->alerts = std::move(batch.alerts);
+        try {
+            on_committed_(*observed);
+        } catch (const std::exception& e) {
+            // The batch is committed whatever the observer did: it is not retried.
+            report_error(std::string("projector: the committed-batch observer failed: ") +
+                         e.what());
+        }
+    }
 
     if (batch.has_snapshot) {
         // After the commit, so that a stored snapshot is never ahead of the progress of

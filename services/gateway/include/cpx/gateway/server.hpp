@@ -4,12 +4,14 @@
 // together. The cpxd binary and the integration tests both run it.
 
 #include <atomic>
+#include <cstddef>
 #include <memory>
 #include <string>
 
 #include "cpx/gateway/config.hpp"
 #include "cpx/gateway/metrics.hpp"
 #include "cpx/gateway/pipeline.hpp"
+#include "cpx/gateway/regulator_hub.hpp"
 #include "cpx/gateway/services.hpp"
 #include "cpx/journal/pg_journal.hpp"
 #include "cpx/ops/http_server.hpp"
@@ -48,6 +50,9 @@ class Server {
     const ServerConfig& config() const { return config_; }
     // What recovery found at start (all zero without a database).
     const journal::RecoveryReport& recovery() const { return recovery_; }
+    // The regulators' streams subscribed now (Audit.DropCopy and Audit.Alerts): a stream
+    // receives what commits after it is counted here.
+    std::size_t regulator_streams() const { return regulator_hub_.subscribers(); }
 
   private:
     void recover_and_bootstrap();
@@ -62,6 +67,9 @@ class Server {
     GatewayMetrics metrics_;
     // Declared before the pipeline, which holds a pointer to it.
     std::unique_ptr<journal::PgJournal> journal_;
+    // The regulators' streams' hub, fed by the projector's writer thread: declared before
+    // the projector, so that it outlives it.
+    RegulatorHub regulator_hub_;
     // The ledger projector (with a database and project_ledger): writes the ledger and
     // obligations to PostgreSQL from the committed journal, on a thread of its own.
     std::unique_ptr<projector::LedgerProjector> projector_;

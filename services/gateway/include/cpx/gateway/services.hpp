@@ -38,6 +38,10 @@ struct GatewayOptions {
     // answered (a power of two); when they fill, a call is refused with
     // RESOURCE_EXHAUSTED AUDIT_QUEUE_FULL rather than held on the dispatcher thread.
     std::size_t audit_queue_capacity = 64;
+    // Messages waiting per regulator stream (Audit.DropCopy, Audit.Alerts); a stream
+    // whose client reads so slowly that a batch does not fit is ended with
+    // RESOURCE_EXHAUSTED SLOW_CONSUMER, because the projector does not wait for it.
+    std::size_t regulator_stream_slots = 65'536;
 };
 
 struct GatewayContext {
@@ -201,11 +205,17 @@ class VoucherService final : public cpx::v1::Vouchers::CallbackService {
 // dispatcher never waits for the database: when the worker's bounded queue is full the
 // call is refused with RESOURCE_EXHAUSTED. Without a database_url there is no worker and
 // every authenticated call is answered UNAVAILABLE.
+//
+// The regulators' streams (DropCopy, Alerts) are fed by the hub (regulator_hub.hpp) with
+// what the ledger projector commits; without a hub (no projector) a regulator's
+// subscription is answered UNAVAILABLE.
 class AuditWorker;
+class RegulatorHub;
 
 class AuditService final : public cpx::v1::Audit::CallbackService {
   public:
-    AuditService(GatewayContext& context, const std::string& database_url);
+    AuditService(GatewayContext& context, const std::string& database_url,
+                 RegulatorHub* hub = nullptr);
     ~AuditService() override;
     AuditService(const AuditService&) = delete;
     AuditService& operator=(const AuditService&) = delete;
@@ -223,9 +233,14 @@ class AuditService final : public cpx::v1::Audit::CallbackService {
     grpc::ServerUnaryReactor* ProveConsistency(grpc::CallbackServerContext* context,
                                                const cpx::v1::ProveConsistencyRequest* request,
                                                cpx::v1::ConsistencyProof* response) override;
+    grpc::ServerWriteReactor<cpx::v1::DropCopyMessage>* DropCopy(
+        grpc::CallbackServerContext* context, const cpx::v1::DropCopyRequest* request) override;
+    grpc::ServerWriteReactor<cpx::v1::AlertMessage>* Alerts(
+        grpc::CallbackServerContext* context, const cpx::v1::AlertsRequest* request) override;
 
   private:
     GatewayContext& context_;
+    RegulatorHub* hub_;
     std::unique_ptr<AuditWorker> worker_;
 };
 

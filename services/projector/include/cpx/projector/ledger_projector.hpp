@@ -64,9 +64,11 @@
 #include <thread>
 #include <vector>
 
+#include "cpx/audit/chain.hpp"
 #include "cpx/audit/signing.hpp"
 #include "cpx/exchange/exchange.hpp"
 #include "cpx/exchange/outbound.hpp"
+#include "cpx/exchange/settlement.hpp"
 #include "cpx/surveillance/surveillance.hpp"
 
 namespace cpx::projector {
@@ -160,6 +162,25 @@ struct DatabaseCheck {
     bool ok() const { return problems.empty(); }
 };
 
+// A trade as the audit log holds it: the obligation row, and where the writer put its
+// record (its leaf index, its leaf hash and the chain's head after it).
+struct CommittedTrade {
+    exchange::Obligation trade;
+    std::uint64_t position = 0;
+    audit::Digest leaf_hash{};
+    audit::Digest head{};
+};
+
+// What one batch's transaction committed, for observers that follow the projection in
+// real time (set_on_committed): its trades in the audit log's order and its surveillance
+// alerts in the order surveillance_alerts holds them.
+struct CommittedBatch {
+    std::uint64_t first_seq = 0;  // the journal rows covered: first_seq..last_seq
+    std::uint64_t last_seq = 0;
+    std::vector<CommittedTrade> trades;
+    std::vector<surveillance::Alert> alerts;
+};
+
 namespace detail {
 class AuditWriter;
 class Pg;
@@ -208,6 +229,16 @@ class LedgerProjector {
     // Set it before the first start() or project_available().
     void set_on_error(std::function<void(const std::string&)> on_error) {
         on_error_ = std::move(on_error);
+    }
+
+    // Called on the writer thread right after a batch's COMMIT succeeded, never for a batch
+    // that rolled back, with what it committed. The callback holds up the next batch
+    // while it runs, so it must hand the batch on and return; it must not throw (what it
+    // throws is reported through on_error and otherwise ignored, because the batch is
+    // committed). Without a callback nothing is collected. Set it before the first
+    // start() or project_available().
+    void set_on_committed(std::function<void(const CommittedBatch&)> on_committed) {
+        on_committed_ = std::move(on_committed);
     }
 
     // The replica (idle projector only).
@@ -259,6 +290,7 @@ class LedgerProjector {
     std::atomic<std::uint64_t> applied_seq_{0};
     ProjectorStats stats_;
     std::function<void(const std::string&)> on_error_;
+    std::function<void(const CommittedBatch&)> on_committed_;
 
     // The background thread.
     std::thread thread_;
