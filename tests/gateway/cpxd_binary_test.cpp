@@ -7,7 +7,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -22,6 +21,7 @@
 #include "cpx/store/database.hpp"
 #include "cpx/v1/voucher.grpc.pb.h"
 #include "http_get.hpp"
+#include "shell_command.hpp"
 #include "stream_clients.hpp"
 #include "test_database.hpp"
 
@@ -436,18 +436,9 @@ TEST(GatewayBinary, ARegulatorVerifiesTheDemosRecordWithThePublishedKey) {
         ASSERT_TRUE(cpxd.stop()) << cpxd.log();
     }
     const auto run = [](const std::string& arguments) {
-        const std::string command = std::string("'") + CPX_CLI_PATH + "' " + arguments + " 2>&1";
-        std::string output;
-        FILE* out = ::popen(command.c_str(), "r");
-        if (out == nullptr) {
-            return std::pair(-1, output);
-        }
-        char buffer[512];
-        while (std::fgets(buffer, sizeof buffer, out) != nullptr) {
-            output += buffer;
-        }
-        const int status = ::pclose(out);
-        return std::pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, output);
+        const cpx::test::ShellRun r =
+            cpx::test::run_shell(std::string("'") + CPX_CLI_PATH + "' " + arguments);
+        return std::pair(r.status, r.output);
     };
     const auto [status, output] = run("audit verify --database '" + database.url() +
                                       "' --public-key-file '" + key_file + ".pub'");

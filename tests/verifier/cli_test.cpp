@@ -2,42 +2,24 @@
 // alone, with the exchange's public key on the command line or in a file. Its exit
 // status is the verdict: 0 verified, 1 not verified, 2 a wrong command line.
 
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "shell_command.hpp"
 #include "verifier_fixture.hpp"
 
 namespace cpx::verifier::test {
 namespace {
 
-struct CliRun {
-    int status = -1;  // the exit status, -1 if it did not exit
-    std::string output;
-};
+using CliRun = cpx::test::ShellRun;
 
-// Runs the CLI through the shell with standard error on standard output.
+// The built cpx with `arguments`, through the shell.
 CliRun run_cli(const std::string& arguments) {
-    const std::string command = std::string("'") + CPX_CLI_PATH + "' " + arguments + " 2>&1";
-    CliRun run;
-    FILE* out = ::popen(command.c_str(), "r");
-    if (out == nullptr) {
-        return run;
-    }
-    char buffer[512];
-    while (std::fgets(buffer, sizeof buffer, out) != nullptr) {
-        run.output += buffer;
-    }
-    const int status = ::pclose(out);
-    if (WIFEXITED(status)) {
-        run.status = WEXITSTATUS(status);
-    }
-    return run;
+    return cpx::test::run_shell(std::string("'") + CPX_CLI_PATH + "' " + arguments);
 }
 
 class AuditVerifyCommand : public AuditedMarket {

@@ -29,6 +29,7 @@
 #include "cpx/matching/mpsc_queue.hpp"
 #include "cpx/proofs/proofs.hpp"
 #include "cpx/store/database.hpp"
+#include "identity_query.hpp"
 
 namespace cpx::gateway {
 
@@ -60,9 +61,7 @@ struct Who {
     exchange::AccountId account = 0;
     exchange::Role role = exchange::Role::None;
 
-    bool sees_everything() const {
-        return role == exchange::Role::Operator || role == exchange::Role::Regulator;
-    }
+    bool sees_everything() const { return gateway::sees_everything(role); }
 };
 
 // A refusal decided on the worker: its code, reason and message. OK means answered.
@@ -210,24 +209,11 @@ class AuditCall final : public grpc::ServerUnaryReactor, public Caller, public A
 
     void set_work(Work work) { work_ = std::move(work); }
 
-    // Submits the Balances query of the caller's own account that authenticates it.
+    // Submits the query that authenticates the caller (identity_query.hpp).
     void start() {
-        const std::optional<exchange::KeyHash> key = caller_key_hash(*context_);
-        if (!key) {
-            gateway_.metrics.unauthenticated.add();
-            fail(error_status(exchange::Code::Unauthenticated, "missing x-api-key"),
-                 "UNAUTHENTICATED");
-            return;
-        }
-        exchange::Request request;
-        request.type = exchange::RequestType::Balances;
-        request.account = 0;
-        request.key_hash = *key;
-        request.token = token_of(this);
-        request.payload = &payload_;
-        if (!gateway_.pipeline.try_submit(request)) {
-            gateway_.metrics.queue_full.add();
-            fail(queue_full(), "QUEUE_FULL");
+        if (const auto refused =
+                submit_identity_query(gateway_, *context_, token_of(this), payload_)) {
+            fail(refused->status, refused->reason);
         }
     }
 

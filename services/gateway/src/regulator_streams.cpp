@@ -22,6 +22,7 @@
 #include "cpx/gateway/regulator_hub.hpp"
 #include "cpx/gateway/services.hpp"
 #include "cpx/projector/ledger_projector.hpp"
+#include "identity_query.hpp"
 
 namespace cpx::gateway {
 
@@ -87,24 +88,11 @@ class RegulatorStream final : public grpc::ServerWriteReactor<Message>,
                     grpc::CallbackServerContext* context)
         : gateway_(gateway), hub_(hub), context_(context) {}
 
-    // Submits the Balances query of the caller's own account that authenticates it.
+    // Submits the query that authenticates the caller (identity_query.hpp).
     void start() {
-        const std::optional<exchange::KeyHash> key = caller_key_hash(*context_);
-        if (!key) {
-            gateway_.metrics.unauthenticated.add();
-            refuse_unanswered(error_status(exchange::Code::Unauthenticated, "missing x-api-key"),
-                              "UNAUTHENTICATED");
-            return;
-        }
-        exchange::Request request;
-        request.type = exchange::RequestType::Balances;
-        request.account = 0;
-        request.key_hash = *key;
-        request.token = token_of(this);
-        request.payload = &payload_;
-        if (!gateway_.pipeline.try_submit(request)) {
-            gateway_.metrics.queue_full.add();
-            refuse_unanswered(queue_full(), "QUEUE_FULL");
+        if (const auto refused =
+                submit_identity_query(gateway_, *context_, token_of(this), payload_)) {
+            refuse_unanswered(refused->status, refused->reason);
         }
     }
 
@@ -117,7 +105,7 @@ class RegulatorStream final : public grpc::ServerWriteReactor<Message>,
         if (reply.code != exchange::Code::None) {
             status = error_status(reply.code, "");
             reason = exchange::code_name(reply.code);
-        } else if (role != exchange::Role::Operator && role != exchange::Role::Regulator) {
+        } else if (!sees_everything(role)) {
             status = rich_status(StatusCode::PERMISSION_DENIED, kNotARegulator,
                                  "only regulators and operators may subscribe");
             reason = kNotARegulator;
