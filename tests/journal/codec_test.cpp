@@ -71,7 +71,7 @@ using matching::TradingState;
 
 // A new field in one of these structures must be journalled (codec.cpp) and compared
 // below; these sizes make sure nobody forgets.
-static_assert(sizeof(Request) == 200, "Request changed: journal its new field");
+static_assert(sizeof(Request) == 208, "Request changed: journal its new field");
 static_assert(sizeof(matching::InstrumentSpec) == 160, "InstrumentSpec changed: journal it");
 static_assert(sizeof(AccountSpec) == 104, "AccountSpec changed: journal its new field");
 static_assert(sizeof(exchange::CapacityRegistration) == 112,
@@ -244,6 +244,7 @@ void expect_same_request(const Request& want, const Request& got) {
     EXPECT_EQ(want.account, got.account);
     EXPECT_EQ(want.token, got.token);
     EXPECT_EQ(want.ts_ns, got.ts_ns);
+    EXPECT_EQ(want.received_ns, got.received_ns);
     EXPECT_EQ(want.session, got.session);
     EXPECT_EQ(want.key_hash, got.key_hash);
     EXPECT_EQ(want.order_id, got.order_id);
@@ -441,6 +442,7 @@ Request full_request(RequestType type, exchange::SessionId session, Payload& pay
     r.account = 77;
     r.token = 0xDEADBEEF;
     r.ts_ns = 1'700'000'000'123'456'789;
+    r.received_ns = r.ts_ns - 42'000;
     r.session = session;
     r.key_hash = key_of(9);
     r.order_id = std::uint64_t{1} << 40;
@@ -632,6 +634,14 @@ Request random_request(SplitMix64& rng, RequestType type, Payload& payload) {
     }
     r.token = rng.next();
     r.ts_ns = any_i64(rng);
+    if (maybe()) {
+        // Never the sequencing time itself: the tests decode samples at other times,
+        // and a receipt that lands on 0 is refused.
+        r.received_ns = any_i64(rng);
+        if (r.received_ns == r.ts_ns) {
+            r.received_ns = 0;
+        }
+    }
     if (maybe()) {
         r.session = any_u64(rng);
     }
@@ -915,7 +925,7 @@ TEST(JournalCodec, UnknownVersionIsRefused) {
             s.kind == static_cast<std::uint16_t>(RequestType::AddInstrument);
         // (A version 1 AddInstrument body is read without the model, so this one's
         // model is then refused as trailing bytes.)
-        for (const int version : {0, add_instrument ? 3 : 2, 3, 0x81, 0xFF}) {
+        for (const int version : {0, add_instrument ? 3 : 2, 3, 0x7F, 0x80, 0x83, 0xFF}) {
             std::string body = s.body;
             body[0] = static_cast<char>(version);
             std::string error;
@@ -1335,6 +1345,11 @@ TEST(JournalCodec, OrdersAreSmall) {
     const Request stream = stream_order();
     encode(stream, body);
     const std::size_t stream_bytes = body.size();
+    Request stamped = stream;
+    stamped.received_ns = stamped.ts_ns - 80'000;  // a typical wait under load
+    body.clear();
+    encode(stamped, body);
+    const std::size_t stamped_bytes = body.size();
     Request unary = stream;
     unary.session = 0;
     unary.key_hash = key_of(1234);
@@ -1349,12 +1364,40 @@ TEST(JournalCodec, OrdersAreSmall) {
     body.clear();
     encode(cancel, body);
     std::printf(
-        "[          ] stream NewOrder %zu bytes, unary NewOrder %zu bytes, stream Cancel "
-        "%zu bytes\n",
-        stream_bytes, unary_bytes, body.size());
+        "[          ] stream NewOrder %zu bytes (%zu with its receipt time), unary NewOrder "
+        "%zu bytes, stream Cancel %zu bytes\n",
+        stream_bytes, stamped_bytes, unary_bytes, body.size());
     EXPECT_LT(stream_bytes, 30u);
+    EXPECT_LE(stamped_bytes, stream_bytes + 3);
     EXPECT_LT(unary_bytes, 60u);
     EXPECT_LT(body.size(), 30u);
+}
+
+TEST(JournalCodec, TheGatewaysReceiptTimeRidesBehindTheVersionFlag) {
+    Request r = stream_order();
+    r.ts_ns = 1'700'000'000'000'000'000;
+    std::string bare;
+    encode(r, bare);
+    r.received_ns = r.ts_ns - 1'500;  // waited 1.5 us: zigzag 3000 is B8 17
+    std::string body;
+    encode(r, body);
+    ASSERT_EQ(body.size(), bare.size() + 2);
+    EXPECT_EQ(static_cast<std::uint8_t>(body[0]), kFormatVersion | kReceivedFlag);
+    EXPECT_EQ(body.substr(1, 2), std::string("\xB8\x17", 2));
+    EXPECT_EQ(body.substr(3), bare.substr(1));
+    Decoded d;
+    std::string error;
+    ASSERT_TRUE(decode(kind_of(r), r.ts_ns, body, d, error)) << error;
+    EXPECT_EQ(d.request.received_ns, r.ts_ns - 1'500);
+    // The same bytes under another sequencing time keep the wait, not the instant.
+    ASSERT_TRUE(decode(kind_of(r), r.ts_ns + 7, body, d, error)) << error;
+    EXPECT_EQ(d.request.received_ns, r.ts_ns + 7 - 1'500);
+    // A receipt at 0 means "not stamped", which the encoder never writes with the flag.
+    EXPECT_FALSE(decode(kind_of(r), 1'500, body, d, error));
+    EXPECT_EQ(error, "receipt time of 0");
+    // Unstamped requests keep their bytes.
+    ASSERT_TRUE(decode(kind_of(r), r.ts_ns, bare, d, error)) << error;
+    EXPECT_EQ(d.request.received_ns, 0);
 }
 
 TEST(JournalCodec, EncodingAndDecodingAnOrderAllocateNothing) {

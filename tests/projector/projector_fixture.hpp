@@ -67,6 +67,9 @@ class JournalledExchange {
     Code send(Request r) {
         r.token = next_token_++;
         r.ts_ns = now;
+        if (receipt_lead_ns != 0) {
+            r.received_ns = now - receipt_lead_ns;
+        }
         const std::size_t first = sink.records.size();
         journal_.append(r);
         exchange.apply(r);
@@ -209,6 +212,9 @@ class JournalledExchange {
     exchange::Exchange exchange;
     Party op;
     exchange::Timestamp now = exchange::test::kStartNs;
+    // When set, every request is stamped as received this long before it is sequenced,
+    // as the gateway stamps its clients' commands.
+    exchange::Timestamp receipt_lead_ns = 0;
     exchange::Outbound last_answer;
 
   private:

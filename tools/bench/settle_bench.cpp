@@ -443,7 +443,8 @@ void print_projection(const char* phase, double seconds, std::uint64_t units, co
         "transfers=%llu transfers_netted=%llu obligations=%llu obligation_events=%llu "
         "voucher_events=%llu batches=%llu read_apply_s=%.3f copy_transfers_s=%.3f "
         "copy_obligations_s=%.3f copy_events_s=%.3f copy_vouchers_s=%.3f audit_records=%llu "
-        "alerts=%llu copy_audit_s=%.3f commit_s=%.3f snapshots=%llu snapshot_take_s=%.3f "
+        "alerts=%llu reports=%llu copy_reports_s=%.3f copy_audit_s=%.3f commit_s=%.3f "
+        "snapshots=%llu snapshot_take_s=%.3f "
         "snapshot_write_s=%.3f\n",
         phase, seconds, unit, static_cast<unsigned long long>(units), unit,
         static_cast<double>(units) / seconds, static_cast<unsigned long long>(rows),
@@ -459,6 +460,8 @@ void print_projection(const char* phase, double seconds, std::uint64_t units, co
         static_cast<double>(delta(before.copy_vouchers_us, after.copy_vouchers_us)) / 1e6,
         static_cast<unsigned long long>(delta(before.audit_records, after.audit_records)),
         static_cast<unsigned long long>(delta(before.alerts, after.alerts)),
+        static_cast<unsigned long long>(delta(before.reports, after.reports)),
+        static_cast<double>(delta(before.copy_reports_us, after.copy_reports_us)) / 1e6,
         static_cast<double>(delta(before.copy_audit_us, after.copy_audit_us)) / 1e6,
         static_cast<double>(delta(before.commit_us, after.commit_us)) / 1e6,
         static_cast<unsigned long long>(delta(before.snapshots, after.snapshots)),
@@ -482,6 +485,8 @@ void snapshot_stats(const cpx::projector::ProjectorStats& from,
     copy(from.copy_vouchers_us, to.copy_vouchers_us);
     copy(from.audit_records, to.audit_records);
     copy(from.alerts, to.alerts);
+    copy(from.reports, to.reports);
+    copy(from.copy_reports_us, to.copy_reports_us);
     copy(from.copy_audit_us, to.copy_audit_us);
     copy(from.read_apply_us, to.read_apply_us);
     copy(from.copy_accounts_us, to.copy_accounts_us);

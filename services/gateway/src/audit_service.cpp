@@ -9,6 +9,7 @@
 #include <atomic>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +52,14 @@ constexpr std::string_view kNoDatabase = "NO_DATABASE";
 constexpr std::string_view kDatabaseUnavailable = "DATABASE_UNAVAILABLE";
 constexpr std::string_view kAuditQueueFull = "AUDIT_QUEUE_FULL";
 constexpr std::string_view kAuditReadFailed = "AUDIT_READ_FAILED";
+constexpr std::string_view kInvalidHistoryFilter = "INVALID_HISTORY_FILTER";
+constexpr std::string_view kInvalidTimeRange = "INVALID_TIME_RANGE";
+constexpr std::string_view kInvalidLimit = "INVALID_LIMIT";
+constexpr std::string_view kUnknownOrder = "UNKNOWN_ORDER";
+constexpr std::string_view kNotOwnAccount = "NOT_OWN_ACCOUNT";
+
+// The most reports one OrderHistory page carries.
+constexpr std::uint32_t kHistoryPageMax = 1'000;
 
 // How long the idle worker sleeps before it looks at its queue and its stop flag again
 // on its own; a new call rings it awake at once.
@@ -85,6 +94,46 @@ void to_proto(const audit::Checkpoint& in, cpx::v1::Checkpoint& out) {
     out.set_ts_ns(in.ts_ns);
     out.set_signature(
         std::string(reinterpret_cast<const char*>(in.signature.data()), in.signature.size()));
+}
+
+// The reports of an OrderHistory page, each with the commit that acknowledged it: the
+// first journal_commits row at or after its request.
+constexpr const char* kHistoryColumns =
+    "SELECT r.seq, r.idx, r.account, r.report_seq, r.order_id, r.client_order_id, "
+    "r.instrument, r.side, r.exec, r.status, r.code, r.price, r.quantity, r.leaves, r.filled, "
+    "array_to_string(r.trade_ids, ','), coalesce(r.received_ns, 0), r.sequenced_ns, "
+    "coalesce((SELECT c.durable_ns FROM journal_commits c WHERE c.last_seq >= r.seq "
+    "ORDER BY c.last_seq LIMIT 1), 0) FROM execution_reports r ";
+
+void to_event(const pqxx::row& row, cpx::v1::OrderEvent& out) {
+    out.set_seq(row[0].as<std::uint64_t>());
+    out.set_idx(row[1].as<std::uint32_t>());
+    out.set_account_id(row[2].as<std::uint64_t>());
+    out.set_session_seq(row[3].as<std::uint64_t>());
+    out.set_order_id(row[4].as<std::uint64_t>());
+    out.set_client_order_id(row[5].as<std::string>());
+    out.set_instrument_id(row[6].as<std::uint32_t>());
+    out.set_side(gateway::to_proto(static_cast<matching::Side>(row[7].as<int>())));
+    // The table's values are the exchange's, which the proto's enums share.
+    out.set_exec_type(static_cast<cpx::v1::ExecType>(row[8].as<int>()));
+    out.set_status(static_cast<cpx::v1::OrderStatus>(row[9].as<int>()));
+    const auto code = static_cast<exchange::Code>(row[10].as<int>());
+    if (code != exchange::Code::None) {
+        out.set_reason(std::string(exchange::code_name(code)));
+    }
+    out.set_price_fen(row[11].as<std::int64_t>());
+    out.set_quantity(row[12].as<std::int64_t>());
+    out.set_leaves_quantity(row[13].as<std::int64_t>());
+    out.set_filled_quantity(row[14].as<std::int64_t>());
+    const std::string trades = row[15].as<std::string>();
+    for (std::size_t at = 0; at < trades.size();) {
+        const std::size_t comma = std::min(trades.find(',', at), trades.size());
+        out.add_trade_ids(std::stoull(trades.substr(at, comma - at)));
+        at = comma + 1;
+    }
+    out.set_received_ns(row[16].as<std::int64_t>());
+    out.set_sequenced_ns(row[17].as<std::int64_t>());
+    out.set_acknowledged_ns(row[18].as<std::int64_t>());
 }
 
 }  // namespace
@@ -431,6 +480,78 @@ grpc::ServerUnaryReactor* AuditService::ProveConsistency(
         for (const audit::Digest& node : proof.path) {
             out.add_path(bytes_of(node));
         }
+        return Outcome{};
+    });
+    call->start();
+    return call;
+}
+
+grpc::ServerUnaryReactor* AuditService::OrderHistory(grpc::CallbackServerContext* context,
+                                                     const cpx::v1::OrderHistoryRequest* request,
+                                                     cpx::v1::OrderHistoryResponse* response) {
+    auto* call = make_audit_call(context_, worker_.get(), context, response);
+    const std::uint64_t order_id = request->order_id();
+    const std::uint64_t account_id = request->account_id();
+    const std::int64_t from_ns = request->from_ns();
+    const std::int64_t to_ns = request->to_ns();
+    if (order_id != 0 && (account_id != 0 || from_ns != 0 || to_ns != 0)) {
+        return call->refuse(kInvalidHistoryFilter,
+                            "account_id, from_ns and to_ns go with order_id 0 only");
+    }
+    if (from_ns < 0 || to_ns < 0 || (to_ns != 0 && to_ns <= from_ns)) {
+        return call->refuse(kInvalidTimeRange,
+                            "from_ns and to_ns must not be negative, and to_ns (when set) must "
+                            "be after from_ns");
+    }
+    if (request->limit() > kHistoryPageMax) {
+        return call->refuse(kInvalidLimit, "limit is at most 1000");
+    }
+    const std::uint32_t limit = request->limit() == 0 ? kHistoryPageMax : request->limit();
+    const std::uint64_t after_seq = request->after_seq();
+    // idx is an integer column; the whole uint32 range is compared as bigint.
+    const std::int64_t after_idx_wide = request->after_idx();
+    call->set_work([=](pqxx::transaction_base& tx, const Who& who,
+                       cpx::v1::OrderHistoryResponse& out) {
+        // PostgreSQL's bigints are signed: ids past them match nothing.
+        const auto as_bigint = [](std::uint64_t v) {
+            return static_cast<std::int64_t>(std::min<std::uint64_t>(
+                v, static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())));
+        };
+        pqxx::result rows;
+        if (order_id != 0) {
+            const pqxx::result owner =
+                tx.exec_params("SELECT account FROM execution_reports WHERE order_id = $1 LIMIT 1",
+                               as_bigint(order_id));
+            // Another account's order is answered like one that does not exist.
+            if (owner.empty() ||
+                (!who.sees_everything() && owner[0][0].as<std::uint64_t>() != who.account)) {
+                return refusal(StatusCode::NOT_FOUND, kUnknownOrder,
+                               "the record has no such order of the caller's (yet)");
+            }
+            rows = tx.exec_params(std::string(kHistoryColumns) +
+                                      "WHERE r.order_id = $1 AND (r.seq, r.idx) > ($2, $3::bigint) "
+                                      "ORDER BY r.seq, r.idx LIMIT $4",
+                                  as_bigint(order_id), as_bigint(after_seq), after_idx_wide,
+                                  limit + 1);
+        } else {
+            const std::uint64_t account = account_id == 0 ? who.account : account_id;
+            if (!who.sees_everything() && account != who.account) {
+                return refusal(StatusCode::PERMISSION_DENIED, kNotOwnAccount,
+                               "an account reads its own order history only");
+            }
+            rows = tx.exec_params(
+                std::string(kHistoryColumns) +
+                    "WHERE r.account = $1 AND r.sequenced_ns >= $2 AND r.sequenced_ns < $3 "
+                    "AND (r.seq, r.idx) > ($4, $5::bigint) ORDER BY r.seq, r.idx LIMIT $6",
+                as_bigint(account), from_ns,
+                to_ns == 0 ? std::numeric_limits<std::int64_t>::max() : to_ns, as_bigint(after_seq),
+                after_idx_wide, limit + 1);
+        }
+        const std::size_t shown = std::min<std::size_t>(rows.size(), limit);
+        for (std::size_t i = 0; i < shown; ++i) {
+            to_event(rows[static_cast<pqxx::result::size_type>(i)], *out.add_events());
+        }
+        out.set_more(rows.size() > limit);
         return Outcome{};
     });
     call->start();

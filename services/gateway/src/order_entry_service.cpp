@@ -1,8 +1,8 @@
 // Unary order entry: one command, one answer.
 
-#include <chrono>
 #include <string>
 
+#include "clocks.hpp"
 #include "cpx/gateway/auth.hpp"
 #include "cpx/gateway/caller.hpp"
 #include "cpx/gateway/convert.hpp"
@@ -15,12 +15,6 @@ namespace {
 
 using exchange::Outbound;
 
-std::int64_t steady_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
 // A unary order call waiting for its answer. gRPC's callback API gives each call its
 // own reactor object; this one lives until the call is finished.
 template <typename Response>
@@ -28,7 +22,11 @@ class UnaryOrderCall final : public grpc::ServerUnaryReactor, public Caller {
   public:
     UnaryOrderCall(GatewayContext& gateway, grpc::CallbackServerContext* context,
                    Response* response)
-        : gateway_(gateway), context_(context), response_(response), received_ns_(steady_ns()) {}
+        : gateway_(gateway),
+          context_(context),
+          response_(response),
+          received_ns_(steady_ns()),
+          received_wall_ns_(wall_clock_ns()) {}
 
     // Authenticates, submits, or answers at once when it cannot.
     void start(exchange::Request& request, bool translated, const std::string& error) {
@@ -47,6 +45,7 @@ class UnaryOrderCall final : public grpc::ServerUnaryReactor, public Caller {
         }
         request.key_hash = *key;
         request.token = token_of(this);
+        request.received_ns = received_wall_ns_;
         if (!gateway_.pipeline.try_submit(request)) {
             gateway_.metrics.queue_full.add();
             finish_with(queue_full(), "QUEUE_FULL");
@@ -92,7 +91,8 @@ class UnaryOrderCall final : public grpc::ServerUnaryReactor, public Caller {
     GatewayContext& gateway_;
     grpc::CallbackServerContext* context_;
     Response* response_;
-    std::int64_t received_ns_;
+    std::int64_t received_ns_;       // steady clock: the latency metric
+    std::int64_t received_wall_ns_;  // wall clock: journalled with the command
 };
 
 template <typename Request, typename Response>

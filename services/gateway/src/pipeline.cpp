@@ -6,21 +6,11 @@
 #include <limits>
 #include <thread>
 
+#include "clocks.hpp"
+
 namespace cpx::gateway {
 
 namespace {
-
-std::int64_t wall_clock_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-std::int64_t steady_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 constexpr std::size_t kBatch = 256;
 

@@ -1,8 +1,8 @@
 #include "trade_stream.hpp"
 
 #include <algorithm>
-#include <chrono>
 
+#include "clocks.hpp"
 #include "cpx/gateway/auth.hpp"
 #include "cpx/gateway/convert.hpp"
 
@@ -53,9 +53,7 @@ void TradeStream::start_read() {
 }
 
 std::int64_t TradeStream::now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
+    return steady_ns();
 }
 
 void TradeStream::OnReadDone(bool ok) {
@@ -145,6 +143,8 @@ void TradeStream::on_logon(const cpx::v1::Logon& logon) {
 
 void TradeStream::on_batch(const cpx::v1::CommandBatch& batch) {
     const exchange::SessionId session = session_.load(std::memory_order_acquire);
+    // One receipt time for the message: its commands arrived together.
+    const std::int64_t received_ns = wall_clock_ns();
     for (const cpx::v1::OrderCommand& command : batch.commands()) {
         exchange::Request request;
         std::string error;
@@ -172,6 +172,7 @@ void TradeStream::on_batch(const cpx::v1::CommandBatch& batch) {
         request.client_order_id_too_long = !translated;
         request.session = session;
         request.token = token_of(this);
+        request.received_ns = received_ns;
         gateway_.metrics.commands_in.add();
         // A stream is not refused for a full queue: the reading thread waits, and gRPC's
         // flow control slows the client down.

@@ -43,7 +43,7 @@ enum Field : std::uint32_t {
 
 // The most a version byte, a mask and every Request field take.
 constexpr std::size_t kHeaderBytesMax =
-    1 + 3 + 1 + 5 + 10 + 10 + 10 + 33 + 32 + 1 + 1 + 1 + 1 + 10 + 10 + 10 + 33 + 1 + 5 + 10;
+    1 + 10 + 3 + 1 + 5 + 10 + 10 + 10 + 33 + 32 + 1 + 1 + 1 + 1 + 10 + 10 + 10 + 33 + 1 + 5 + 10;
 constexpr std::size_t kVarintBytesMax = 10;
 
 // --- Enums ---------------------------------------------------------------------------
@@ -157,6 +157,11 @@ bool key_empty(const exchange::KeyHash& k) {
     return (w[0] | w[1] | w[2] | w[3]) == 0;
 }
 
+// a - b modulo 2^64, so that any pair of times round-trips through their difference.
+std::int64_t wrapping_difference(std::int64_t a, std::int64_t b) {
+    return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
+}
+
 bool is_order_command(RequestType type) {
     return type == RequestType::NewOrder || type == RequestType::Cancel ||
            type == RequestType::Replace || type == RequestType::MassCancel;
@@ -199,7 +204,14 @@ char* write_header(const Request& r, char* buffer) {
     mask |= r.client_order_id_too_long ? kClientOrderIdTooLong : 0u;
 
     Writer w(buffer);
-    w.u8(r.type == RequestType::AddInstrument ? kAddInstrumentVersion : kFormatVersion);
+    const std::uint8_t version =
+        r.type == RequestType::AddInstrument ? kAddInstrumentVersion : kFormatVersion;
+    if (r.received_ns != 0) {
+        w.u8(version | kReceivedFlag);
+        w.zigzag(wrapping_difference(r.ts_ns, r.received_ns));
+    } else {
+        w.u8(version);
+    }
     w.varint(mask);
     if ((mask & kSide) != 0) {
         w.u8(side);
@@ -588,10 +600,23 @@ bool read_header(Reader& in, Request& r, std::uint8_t& version) {
     if (!in.u8(version)) {
         return false;
     }
+    const bool received = (version & kReceivedFlag) != 0;
+    version = static_cast<std::uint8_t>(version & ~kReceivedFlag);
     const bool known = version == kFormatVersion ||
                        (version == kAddInstrumentVersion && r.type == RequestType::AddInstrument);
     if (!known) {
         return in.fail("unknown format version");
+    }
+    if (received) {
+        std::int64_t queued_ns = 0;
+        if (!in.zigzag(queued_ns)) {
+            return false;
+        }
+        r.received_ns = wrapping_difference(r.ts_ns, queued_ns);
+        // The encoder writes the delta only for a stamped request.
+        if (r.received_ns == 0) {
+            return in.fail("receipt time of 0");
+        }
     }
     std::uint64_t mask = 0;
     if (!in.varint(mask)) {

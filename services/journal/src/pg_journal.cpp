@@ -23,6 +23,12 @@ namespace cpx::journal {
 
 namespace {
 
+std::int64_t wall_clock_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 std::int64_t steady_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
@@ -86,6 +92,13 @@ class PgJournal::Writer {
     }
 
     bool empty() const { return ends_.empty() && checkpoints_.empty(); }
+    bool has_commits() const { return !commits_.empty(); }
+
+    // Records when the batch up to last_seq became durable, for journal_commits; the
+    // row rides in the next transaction.
+    void committed(std::uint64_t last_seq, std::int64_t durable_ns) {
+        commits_.push_back({last_seq, durable_ns});
+    }
     std::size_t bytes() const { return rows_.size(); }
     std::size_t records() const { return ends_.size(); }
     std::uint64_t last_seq() const { return last_seq_; }
@@ -184,9 +197,34 @@ class PgJournal::Writer {
                 return fail(PQresultErrorMessage(r.result));
             }
         }
+        if (!insert_commits()) {
+            return false;
+        }
         if (!conn_.exec("COMMIT", PGRES_COMMAND_OK)) {
             return fail(conn_.error());
         }
+        commits_.clear();
+        return true;
+    }
+
+    // Writes the pending journal_commits rows in a transaction of their own, when no
+    // batch follows to carry them. It does not wait for the disk: the rows say when
+    // answers left, and the next batch's commit makes them durable anyway.
+    bool write_commits() {
+        if (!conn_.open()) {
+            return false;
+        }
+        if (!conn_.exec("BEGIN", PGRES_COMMAND_OK) ||
+            !conn_.exec("SET LOCAL synchronous_commit = off", PGRES_COMMAND_OK)) {
+            return fail(conn_.error());
+        }
+        if (!insert_commits()) {
+            return false;
+        }
+        if (!conn_.exec("COMMIT", PGRES_COMMAND_OK)) {
+            return fail(conn_.error());
+        }
+        commits_.clear();
         return true;
     }
 
@@ -202,6 +240,28 @@ class PgJournal::Writer {
         std::uint64_t hash;
     };
 
+    struct Commit {
+        std::uint64_t last_seq;
+        std::int64_t durable_ns;
+    };
+
+    // A retry after a commit of unknown outcome may repeat rows: they are skipped.
+    bool insert_commits() {
+        if (commits_.empty()) {
+            return true;
+        }
+        std::string sql = "INSERT INTO journal_commits (last_seq, durable_ns) VALUES ";
+        for (std::size_t i = 0; i < commits_.size(); ++i) {
+            sql += (i == 0 ? "(" : ",(") + std::to_string(commits_[i].last_seq) + "," +
+                   std::to_string(commits_[i].durable_ns) + ")";
+        }
+        sql += " ON CONFLICT (last_seq) DO NOTHING";
+        if (!conn_.exec(sql.c_str(), PGRES_COMMAND_OK)) {
+            return fail(conn_.error());
+        }
+        return true;
+    }
+
     bool fail(std::string message) {
         error_ = trim(std::move(message));
         conn_.close();
@@ -214,6 +274,7 @@ class PgJournal::Writer {
     std::string rows_;
     std::vector<RowEnd> ends_;
     std::vector<Checkpoint> checkpoints_;
+    std::vector<Commit> commits_;
     std::uint64_t last_seq_ = 0;
     std::string error_;
 };
@@ -518,6 +579,7 @@ void PgJournal::run_writer() {
     RecordHeader header{};
     std::string body;
     bool failed = false;
+    bool commits_flush_tried = false;
     std::int64_t backoff_ms = config_.retry_wait_ms_min;
     while (true) {
         if (!failed) {
@@ -526,6 +588,15 @@ void PgJournal::run_writer() {
             }
         }
         if (batch.empty()) {
+            // The newest commit's row waits for the next batch, unless the journal goes
+            // quiet: then it is written alone (once; after a failure the next batch
+            // carries it).
+            if (batch.has_commits() && !commits_flush_tried && ring_.empty()) {
+                commits_flush_tried = true;
+                if (!batch.write_commits() && on_error_) {
+                    on_error_(batch.error());
+                }
+            }
             if (stopping_.load(std::memory_order_seq_cst) && ring_.empty()) {
                 break;
             }
@@ -552,6 +623,7 @@ void PgJournal::run_writer() {
             backoff_ms = std::min(backoff_ms * 2, config_.retry_wait_ms_max);
             continue;
         }
+        const std::int64_t durable_ns = wall_clock_ns();
         failed = false;
         backoff_ms = config_.retry_wait_ms_min;
         connected_.store(true, std::memory_order_relaxed);
@@ -560,6 +632,10 @@ void PgJournal::run_writer() {
         stats_.bytes.fetch_add(batch.bytes(), std::memory_order_relaxed);
         if (batch.records() > stats_.batch_records_max.load(std::memory_order_relaxed)) {
             stats_.batch_records_max.store(batch.records(), std::memory_order_relaxed);
+        }
+        if (batch.records() != 0) {
+            batch.committed(batch.last_seq(), durable_ns);
+            commits_flush_tried = false;
         }
         durable_seq_.store(batch.last_seq(), std::memory_order_release);
         batch.clear();

@@ -67,6 +67,17 @@ struct JournalRow {
     std::size_t body_bytes = 0;
 };
 
+// An execution_reports row: a report the replica sent an account, with the receipt time
+// of the request that caused it; its trades are Batch::report_trades[trades_begin, +count).
+struct ReportRow {
+    exchange::Outbound report;
+    std::uint64_t seq = 0;
+    std::uint32_t idx = 0;
+    std::int64_t received_ns = 0;  // 0: not stamped (written as NULL)
+    std::size_t trades_begin = 0;
+    std::size_t trades_count = 0;
+};
+
 struct Batch {
     std::uint64_t first_seq = 0;  // the journal rows covered: first_seq..last_seq
     std::uint64_t last_seq = 0;
@@ -81,6 +92,8 @@ struct Batch {
     std::vector<VoucherRow> vouchers;
     std::vector<VoucherEventRow> voucher_events;
     std::vector<surveillance::Alert> alerts;
+    std::vector<ReportRow> reports;
+    std::vector<std::uint64_t> report_trades;
     std::uint64_t netted = 0;  // transfers not written
     // A snapshot of the replica after last_seq, written after the batch commits.
     bool has_snapshot = false;
@@ -94,13 +107,51 @@ struct Batch {
 
 // The replica's observers: collects into the current batch, or ignores everything while
 // there is none (the silent replay up to the stored progress).
-class Collector final : public ledger::TransferSink,
+class Collector final : public exchange::OutboundSink,
+                        public ledger::TransferSink,
                         public exchange::ObligationSink,
                         public exchange::VoucherSink,
                         public surveillance::AlertSink {
   public:
-    // Obligation and voucher events go on to the surveillance rules too, batch or not.
+    // The replica's output, obligation and voucher events go on to the surveillance
+    // rules too, batch or not.
     void watch_with(surveillance::Surveillance* watcher) { watcher_ = watcher; }
+
+    // Before the replica applies the journal row seq: the receipt time its request
+    // carries, for the reports it causes.
+    void begin_request(std::uint64_t seq, std::int64_t received_ns) {
+        seq_ = seq;
+        received_ns_ = received_ns;
+        report_idx_ = 0;
+    }
+
+    // Every execution report an account was sent, with the fills that follow it. A
+    // targeted record (a replay for a reconnecting client, or the first answer again for
+    // a repeated client order id) adds nothing to the order's life and is left out.
+    void deliver(const exchange::Outbound& out) override {
+        if (watcher_ != nullptr) {
+            watcher_->deliver(out);
+        }
+        if (batch_ == nullptr) {
+            return;
+        }
+        if (out.kind == exchange::OutKind::Report) {
+            collecting_fills_ = !out.targeted && !out.duplicate;
+            if (!collecting_fills_) {
+                return;
+            }
+            ReportRow row;
+            row.report = out;
+            row.seq = seq_;
+            row.idx = report_idx_++;
+            row.received_ns = received_ns_;
+            row.trades_begin = batch_->report_trades.size();
+            batch_->reports.push_back(row);
+        } else if (out.kind == exchange::OutKind::Fill && collecting_fills_) {
+            batch_->report_trades.push_back(out.trade_id);
+            ++batch_->reports.back().trades_count;
+        }
+    }
 
     void on_alert(const surveillance::Alert& alert) override {
         if (batch_ != nullptr) {
@@ -247,6 +298,10 @@ class Collector final : public ledger::TransferSink,
   private:
     surveillance::Surveillance* watcher_ = nullptr;
     Batch* batch_ = nullptr;
+    std::uint64_t seq_ = 0;
+    std::int64_t received_ns_ = 0;
+    std::uint32_t report_idx_ = 0;
+    bool collecting_fills_ = false;
     const exchange::Payload* payload_ = nullptr;
     std::size_t programs_to_describe_ = 0;  // the last rows of batch_->voucher_programs
 };

@@ -404,7 +404,7 @@ void LedgerProjector::reset_replica() {
     replica_.reset();  // frees the old one's tables before the new one allocates its own
     surveillance_ = std::make_unique<surveillance::Surveillance>(config_.surveillance, *collector_);
     collector_->watch_with(surveillance_.get());
-    replica_ = std::make_unique<exchange::Exchange>(config_.exchange, *surveillance_);
+    replica_ = std::make_unique<exchange::Exchange>(config_.exchange, *collector_);
     replica_->set_observers(collector_.get(), collector_.get(), collector_.get());
 }
 
@@ -563,6 +563,7 @@ std::uint64_t LedgerProjector::project_batch() {
                     seq, ts_ns, kind, batch->journal_bodies.size(), body.size()});
                 batch->journal_bodies.append(body);
                 collector_->set_payload(decoded.request.payload);
+                collector_->begin_request(seq, decoded.request.received_ns);
                 surveillance_->begin_request(seq, ts_ns);
                 replica_->apply(decoded.request);
                 surveillance_->end_request(*replica_);
@@ -910,6 +911,36 @@ void LedgerProjector::write_batch(Batch& batch) {
                     w.text(a.detail);
                 });
         }
+        if (!batch.reports.empty()) {
+            copier.copy(
+                "COPY execution_reports (seq, idx, account, report_seq, order_id, "
+                "client_order_id, instrument, side, exec, status, code, price, quantity, "
+                "leaves, filled, trade_ids, received_ns, sequenced_ns) FROM STDIN (FORMAT binary)",
+                batch.reports, [&batch](CopyWriter& w, const detail::ReportRow& row) {
+                    const exchange::Outbound& r = row.report;
+                    w.row(18);
+                    w.int8(static_cast<std::int64_t>(row.seq));
+                    w.int4(static_cast<std::int32_t>(row.idx));
+                    w.int8(static_cast<std::int64_t>(r.account));
+                    w.int8(static_cast<std::int64_t>(r.seq));
+                    w.int8(static_cast<std::int64_t>(r.order_id));
+                    w.text(r.client_order_id.view());
+                    w.int8(static_cast<std::int64_t>(r.instrument));
+                    w.int2(static_cast<std::int16_t>(r.side));
+                    w.int2(static_cast<std::int16_t>(r.exec));
+                    w.int2(static_cast<std::int16_t>(r.status));
+                    w.int2(static_cast<std::int16_t>(r.code));
+                    w.int8(r.price);
+                    w.int8(r.quantity);
+                    w.int8(r.leaves);
+                    w.int8(r.filled);
+                    w.int8_array(std::span<const std::uint64_t>(batch.report_trades)
+                                     .subspan(row.trades_begin, row.trades_count));
+                    w.int8_or_null(row.received_ns, row.received_ns == 0);
+                    w.int8(r.ts_ns);
+                });
+        }
+        lap(stats_.copy_reports_us, clock);
         checkpointed = audit_->write(pg, batch, observed ? &observed->trades : nullptr);
         lap(stats_.copy_audit_us, clock);
         pg.exec("COMMIT");
@@ -949,6 +980,7 @@ void LedgerProjector::write_batch(Batch& batch) {
     stats_.obligation_events.fetch_add(batch.events.size(), std::memory_order_relaxed);
     stats_.voucher_events.fetch_add(batch.voucher_events.size(), std::memory_order_relaxed);
     stats_.alerts.fetch_add(batch.alerts.size(), std::memory_order_relaxed);
+    stats_.reports.fetch_add(batch.reports.size(), std::memory_order_relaxed);
     stats_.audit_records.fetch_add(
         batch.journal.size() + batch.transfer_rows() + batch.obligations.size(),
         std::memory_order_relaxed);

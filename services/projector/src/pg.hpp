@@ -7,6 +7,7 @@
 #include <libpq-fe.h>
 
 #include <cstdint>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -238,6 +239,10 @@ class CopyWriter {
     }
     template <typename Int>
     void int8_array(const std::vector<Int>& items) {
+        int8_array(std::span<const Int>(items));
+    }
+    template <typename Int>
+    void int8_array(std::span<const Int> items) {
         array_header(items.size(), kInt8Oid, items.size() * 12);
         for (const Int item : items) {
             int8(static_cast<std::int64_t>(item));

@@ -136,7 +136,10 @@ struct Request {
     InstrumentId instrument = 0;  // 0 with MassCancel: every instrument
     AccountId account = 0;        // the account a query or admin request names
     Token token = 0;
-    Timestamp ts_ns = 0;    // set by the sequencer when it takes the request
+    Timestamp ts_ns = 0;  // set by the sequencer when it takes the request
+    // When the gateway received the command (0: not from a client, or not stamped). The
+    // exchange never reads it: it is journalled for the audit trail of an order's life.
+    Timestamp received_ns = 0;
     SessionId session = 0;  // order entry on a stream; else the caller is key_hash
     KeyHash key_hash{};
     OrderId order_id = 0;  // the order a cancel or replace names (or orig_client_order_id)

@@ -237,6 +237,9 @@ class AuditService final : public cpx::v1::Audit::CallbackService {
         grpc::CallbackServerContext* context, const cpx::v1::DropCopyRequest* request) override;
     grpc::ServerWriteReactor<cpx::v1::AlertMessage>* Alerts(
         grpc::CallbackServerContext* context, const cpx::v1::AlertsRequest* request) override;
+    grpc::ServerUnaryReactor* OrderHistory(grpc::CallbackServerContext* context,
+                                           const cpx::v1::OrderHistoryRequest* request,
+                                           cpx::v1::OrderHistoryResponse* response) override;
 
   private:
     GatewayContext& context_;

@@ -8,7 +8,10 @@
 //
 // Body, format version 1 (integers are LEB128 varints, minimal; signed ones zigzag):
 //
-//   u8      version = 1
+//   u8      version = 1, or 0x81 (kReceivedFlag set) when the request carries the
+//           gateway's receipt time
+//   zigzag  only with kReceivedFlag: ts_ns - received_ns, the time the command waited
+//           between the gateway and the sequencer (received_ns is never 0)
 //   varint  field mask: which Request fields follow (bit i = Field i below); a field
 //           whose value is its default (0, None, Limit, GTC, CancelIncoming) is absent
 //   fields  in bit order:
@@ -89,6 +92,9 @@ inline constexpr std::uint8_t kFormatVersion = 1;
 // AddInstrument rows since the accelerator model was added to their payload; the
 // decoder reads version 1 AddInstrument rows (without it) as before.
 inline constexpr std::uint8_t kAddInstrumentVersion = 2;
+// Set in the version byte of a row whose request carries the gateway's receipt time:
+// the zigzag varint ts_ns - received_ns follows the version byte.
+inline constexpr std::uint8_t kReceivedFlag = 0x80;
 // What an undefined enum value is stored as (see above).
 inline constexpr std::uint8_t kUndefinedEnum = 0xFF;
 

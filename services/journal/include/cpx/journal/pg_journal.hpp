@@ -7,6 +7,11 @@
 // and replays it through a fresh exchange, comparing the state hash at every
 // checkpoint.
 //
+// After each commit the writer notes the wall-clock instant it returned (when the
+// batch's answers are released) and writes it to journal_commits with the next batch,
+// or alone when the journal goes quiet: the acknowledgement times of the regulator's
+// order lifecycle (db/migrations/0009_order_lifecycle.sql).
+//
 // The writer survives a lost connection: it reconnects with backoff, asks the table how
 // far the last commit got, and writes the rest. Meanwhile durable_seq() stands still,
 // so no answer leaves cpxd.

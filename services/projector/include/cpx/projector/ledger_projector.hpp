@@ -129,6 +129,7 @@ struct ProjectorStats {
     std::atomic<std::uint64_t> obligation_events{0};
     std::atomic<std::uint64_t> voucher_events{0};  // voucher_events rows written
     std::atomic<std::uint64_t> alerts{0};          // surveillance_alerts rows written
+    std::atomic<std::uint64_t> reports{0};         // execution_reports rows written
     std::atomic<std::uint64_t> audit_records{0};   // audit_log rows written
     std::atomic<std::uint64_t> audit_checkpoints{0};
     std::atomic<std::uint64_t> snapshots{0};
@@ -144,6 +145,7 @@ struct ProjectorStats {
     std::atomic<std::uint64_t> copy_obligations_us{0};
     std::atomic<std::uint64_t> copy_events_us{0};
     std::atomic<std::uint64_t> copy_vouchers_us{0};  // programs, vouchers and their events
+    std::atomic<std::uint64_t> copy_reports_us{0};   // execution_reports
     std::atomic<std::uint64_t> copy_audit_us{0};     // hashing, audit_log and checkpoints
     std::atomic<std::uint64_t> commit_us{0};         // COMMIT (the WAL flush) and the progress
     // Snapshots: taking them (state hash and save, on the replica's thread) and writing

@@ -1,0 +1,193 @@
+// The regulator's order lifecycle (db/migrations/0009_order_lifecycle.sql): every
+// execution report the exchange sent, projected with the receipt and sequencing times of
+// the request behind it, and the acknowledgement time the journal's writer records after
+// each commit.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "projector_fixture.hpp"
+#include "projector_market.hpp"
+
+namespace cpx::projector::test {
+namespace {
+
+class OrderLifecycle : public ::testing::Test {
+  protected:
+    // Waits until journal_commits covers the journal's last row: the writer records the
+    // newest commit alone once the journal goes quiet.
+    void wait_for_commit_of(std::uint64_t seq) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (scalar(db.url(), "SELECT coalesce(max(last_seq), 0) FROM journal_commits") <
+               static_cast<std::int64_t>(seq)) {
+            ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+                << "journal_commits never reached seq " << seq;
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+    }
+
+    cpx::test::TestDatabase db;
+};
+
+TEST_F(OrderLifecycle, AnOrdersEveryStepIsRecordedWithItsReceiptSequencingAndAcknowledgement) {
+    JournalledExchange x(db.url(), test_config());
+    const Market m = open_market(x);
+    x.receipt_lead_ns = 3'000;
+    x.now += 1'000'000;
+    const exchange::Timestamp placed_ns = x.now;
+    const exchange::OrderId sell = x.sell(m.pat, 1'000, 10);
+    ASSERT_NE(sell, 0u);
+    x.now += 1'000'000;
+    const exchange::Timestamp first_fill_ns = x.now;
+    x.buy(m.alice, 1'000, 4);
+    x.now += 1'000'000;
+    x.buy(m.bob, 1'000, 3);
+    x.now += 1'000'000;
+    const exchange::Timestamp cancelled_ns = x.now;
+    x.cancel(m.pat, sell);  // answered with the cancel's reason, checked below
+    x.flush();
+    LedgerProjector projector(projector_config(db.url()));
+    projector.project_available();
+    wait_for_commit_of(x.last_seq());
+
+    const std::vector<std::string> life =
+        dump(db.url(),
+             "SELECT exec, status, price, quantity, leaves, filled, cardinality(trade_ids), "
+             "sequenced_ns - " +
+                 std::to_string(placed_ns) +
+                 ", sequenced_ns - received_ns, acknowledged_ns IS NOT NULL "
+                 "FROM order_lifecycle WHERE order_id = " +
+                 std::to_string(sell) + " ORDER BY seq, idx");
+    const std::vector<std::string> want = {
+        "new|new|1000|10|10|0|0|0|3000|t|",
+        "trade|partially_filled|1000|10|6|4|1|1000000|3000|t|",
+        "trade|partially_filled|1000|10|3|7|1|2000000|3000|t|",
+        "cancelled|cancelled|1000|10|0|7|0|3000000|3000|t|",
+    };
+    EXPECT_EQ(life, want);
+    // The fills are the provider's trades, as the obligations table holds them.
+    EXPECT_EQ(dump(db.url(), "SELECT unnest(trade_ids) FROM execution_reports WHERE order_id = " +
+                                 std::to_string(sell) + " ORDER BY 1"),
+              dump(db.url(), "SELECT id FROM obligations WHERE sell_order = " +
+                                 std::to_string(sell) + " ORDER BY 1"));
+    EXPECT_EQ(scalar(db.url(),
+                     "SELECT min(sequenced_ns) FROM execution_reports WHERE exec = 2 "
+                     "AND order_id = " +
+                         std::to_string(sell)),
+              first_fill_ns);
+    EXPECT_EQ(scalar(db.url(), "SELECT max(sequenced_ns) FROM execution_reports WHERE order_id = " +
+                                   std::to_string(sell)),
+              cancelled_ns);
+    // Each report is acknowledged by the first commit that covers its request, and a
+    // later request is never acknowledged before an earlier one.
+    EXPECT_EQ(scalar(db.url(),
+                     "SELECT count(*) FROM order_lifecycle l WHERE acknowledged_ns <> "
+                     "(SELECT durable_ns FROM journal_commits WHERE last_seq >= l.seq "
+                     "ORDER BY last_seq LIMIT 1)"),
+              0);
+    EXPECT_EQ(scalar(db.url(),
+                     "SELECT count(*) FROM (SELECT acknowledged_ns, lag(acknowledged_ns) OVER "
+                     "(ORDER BY seq, idx) AS before FROM order_lifecycle) t "
+                     "WHERE acknowledged_ns < before"),
+              0);
+}
+
+TEST_F(OrderLifecycle, TheReportsAreExactlyThoseTheClientsWereSent) {
+    JournalledExchange x(db.url(), test_config());
+    const Market m = open_market(x);
+    trade_randomly(x, m, 300, 17);
+    x.flush();
+    // Small batches: a request's reports never straddle two, whatever the size.
+    LedgerProjector projector(projector_config(db.url(), 23));
+    projector.project_available();
+
+    std::vector<std::string> sent;
+    std::vector<std::uint64_t> trades;
+    for (const exchange::Outbound& o : x.sink.records) {
+        if (o.kind == exchange::OutKind::Report && !o.targeted && !o.duplicate) {
+            sent.push_back(
+                std::to_string(o.account) + "|" + std::to_string(o.seq) + "|" +
+                std::to_string(o.order_id) + "|" + std::string(o.client_order_id.view()) + "|" +
+                std::to_string(static_cast<int>(o.exec)) + "|" +
+                std::to_string(static_cast<int>(o.status)) + "|" +
+                std::to_string(static_cast<int>(o.code)) + "|" + std::to_string(o.leaves) + "|" +
+                std::to_string(o.filled) + "|" + std::to_string(o.ts_ns) + "|");
+        } else if (o.kind == exchange::OutKind::Fill) {
+            trades.push_back(o.trade_id);
+        }
+    }
+    ASSERT_GT(sent.size(), 300u);
+    EXPECT_EQ(dump(db.url(),
+                   "SELECT account, report_seq, order_id, client_order_id, exec, status, code, "
+                   "leaves, filled, sequenced_ns FROM execution_reports ORDER BY seq, idx"),
+              sent);
+    // Each fill the clients saw is in exactly one report; every trade has two fills.
+    EXPECT_EQ(scalar(db.url(), "SELECT sum(cardinality(trade_ids)) FROM execution_reports"),
+              static_cast<std::int64_t>(trades.size()));
+    EXPECT_EQ(scalar(db.url(),
+                     "SELECT count(*) FROM obligations o WHERE (SELECT count(*) FROM "
+                     "execution_reports r WHERE o.id = ANY (r.trade_ids)) <> 2"),
+              0);
+    // Requests journalled without a receipt time keep none.
+    EXPECT_EQ(
+        scalar(db.url(), "SELECT count(*) FROM execution_reports WHERE received_ns IS NOT NULL"),
+        0);
+}
+
+TEST_F(OrderLifecycle, EveryCommitOfTheJournalIsRecordedOnceInOrder) {
+    JournalledExchange x(db.url(), test_config());
+    const Market m = open_market(x);
+    for (int round = 0; round < 5; ++round) {
+        trade_randomly(x, m, 40, 100 + static_cast<std::uint64_t>(round));
+        x.flush();
+    }
+    wait_for_commit_of(x.last_seq());
+    EXPECT_EQ(scalar(db.url(), "SELECT max(last_seq) FROM journal_commits"),
+              static_cast<std::int64_t>(x.last_seq()));
+    EXPECT_GE(scalar(db.url(), "SELECT count(*) FROM journal_commits"), 5);
+    // Each row ends a batch of journal rows, and a later batch became durable no earlier.
+    EXPECT_EQ(scalar(db.url(),
+                     "SELECT count(*) FROM (SELECT durable_ns, lag(durable_ns) OVER "
+                     "(ORDER BY last_seq) AS before FROM journal_commits) t "
+                     "WHERE durable_ns < before"),
+              0);
+}
+
+TEST_F(OrderLifecycle, TheLifecycleTablesRefuseEditsAndImpossibleRows) {
+    JournalledExchange x(db.url(), test_config());
+    const Market m = open_market(x);
+    trade_randomly(x, m, 60, 5);
+    x.flush();
+    LedgerProjector projector(projector_config(db.url()));
+    projector.project_available();
+    wait_for_commit_of(x.last_seq());
+    const auto refused = [&](const std::string& sql) {
+        const auto connection = store::connect(db.url());
+        pqxx::work tx(*connection);
+        try {
+            tx.exec(sql);
+        } catch (const pqxx::sql_error&) {
+            return true;
+        }
+        return false;
+    };
+    EXPECT_TRUE(refused("UPDATE execution_reports SET price = price + 1"));
+    EXPECT_TRUE(refused("DELETE FROM execution_reports"));
+    EXPECT_TRUE(refused("TRUNCATE execution_reports"));
+    EXPECT_TRUE(refused("UPDATE journal_commits SET durable_ns = durable_ns - 1"));
+    EXPECT_TRUE(refused("DELETE FROM journal_commits"));
+    // A report with trades for an order that has filled nothing, and a commit of a seq the
+    // journal does not have.
+    EXPECT_TRUE(refused(
+        "INSERT INTO execution_reports SELECT seq + 1000000, idx, account, report_seq, order_id, "
+        "client_order_id, instrument, side, exec, status, code, price, quantity, leaves, 0, "
+        "ARRAY[1]::bigint[], received_ns, sequenced_ns FROM execution_reports LIMIT 1"));
+    EXPECT_TRUE(refused("INSERT INTO journal_commits VALUES (" +
+                        std::to_string(x.last_seq() + 1000) + ", 1)"));
+}
+
+}  // namespace
+}  // namespace cpx::projector::test
