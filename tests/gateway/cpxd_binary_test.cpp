@@ -187,10 +187,12 @@ class DemoCpxd {
         const std::string text = child_.stderr_text();
         const std::int64_t port =
             json_number(text.substr(text.find("\"event\":\"cpxd_started\"")), "grpc_port");
-        channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                                       grpc::InsecureChannelCredentials());
+        target_ = "127.0.0.1:" + std::to_string(port);
+        channel_ = grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
         return port > 0;
     }
+    // Where cpxd listens for gRPC, once started.
+    const std::string& target() const { return target_; }
     // Reads cpxd's log for a while: its pipe must not fill up while the test waits.
     void pause(std::chrono::milliseconds how_long) { child_.wait_for_line("\n\x01", how_long); }
     bool wait_for_line(const std::string& needle, std::chrono::milliseconds timeout) {
@@ -236,6 +238,7 @@ class DemoCpxd {
     }
 
     Child child_;
+    std::string target_;
     std::shared_ptr<grpc::Channel> channel_;
 };
 
@@ -404,10 +407,11 @@ TEST(GatewayBinary, DemoLeavesAMarketOfAnOlderDemoAlone) {
     EXPECT_TRUE(second.stop()) << second.log();
 }
 
-// The README's regulator: cpxd runs the demo with an audit key; `cpx audit verify`, with
-// nothing but read access to the database and the public key cpxd published, verifies
-// the whole record (every journal entry, trade and transfer, every signed checkpoint,
-// every balance) and refuses it under any other key.
+// The README's regulator: cpxd runs the demo with an audit key; `cpx history` shows a
+// traded order's life with its receipt, sequencing and acknowledgement times; `cpx
+// audit verify`, with nothing but read access to the database and the public key cpxd
+// published, verifies the whole record (every journal entry, trade and transfer, every
+// signed checkpoint, every balance) and refuses it under any other key.
 TEST(GatewayBinary, ARegulatorVerifiesTheDemosRecordWithThePublishedKey) {
     cpx::test::TestDatabase database;
     const std::filesystem::path dir =
@@ -433,6 +437,25 @@ TEST(GatewayBinary, ARegulatorVerifiesTheDemosRecordWithThePublishedKey) {
             tx.commit();
             cpxd.pause(250ms);
         }
+        // A demo buyer's order that traded, as the operator's `cpx history` shows it.
+        std::uint64_t order = 0;
+        {
+            pqxx::read_transaction tx(*connection);
+            order = tx.exec1("SELECT buy_order FROM obligations ORDER BY id LIMIT 1")[0]
+                        .as<std::uint64_t>();
+        }
+        const cpx::test::ShellRun history = cpx::test::run_shell(
+            std::string("CPX_API_KEY=") + DemoCpxd::kKey + " '" + CPX_CLI_PATH + "' --target " +
+            cpxd.target() + " --json history --order " + std::to_string(order));
+        EXPECT_EQ(history.status, 0) << history.output;
+        const auto has = [&](const std::string& text) {
+            return history.output.find(text) != std::string::npos;
+        };
+        EXPECT_TRUE(has("\"order_id\":\"" + std::to_string(order) + "\"")) << history.output;
+        EXPECT_TRUE(has("\"exec_type\":\"EXEC_TYPE_NEW\"")) << history.output;
+        EXPECT_TRUE(has("\"received_ns\":\"1")) << history.output;  // stamped, in this century
+        EXPECT_FALSE(has("\"acknowledged_ns\":\"0\"")) << history.output;
+        EXPECT_TRUE(has("\"trade_ids\":[\"")) << history.output;
         ASSERT_TRUE(cpxd.stop()) << cpxd.log();
     }
     const auto run = [](const std::string& arguments) {

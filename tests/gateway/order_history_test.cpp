@@ -10,6 +10,9 @@
 #include <thread>
 #include <vector>
 
+#include <pqxx/pqxx>
+
+#include "cpx/store/database.hpp"
 #include "cpx/v1/audit.grpc.pb.h"
 #include "gateway_fixture.hpp"
 #include "stream_clients.hpp"
@@ -299,6 +302,23 @@ TEST_F(GatewayOrderHistory, MalformedRequestsAreInvalidArguments) {
                         grpc::StatusCode::UNAUTHENTICATED, "UNAUTHENTICATED"));
     EXPECT_TRUE(refused(history(Party{0, "not-a-key"}, cpx::v1::OrderHistoryRequest{}),
                         grpc::StatusCode::UNAUTHENTICATED, "UNAUTHENTICATED"));
+}
+
+// The worker reads as cpx_regulator, not as the user it connects as (a superuser here):
+// what that role may not read, the service cannot either.
+TEST_F(GatewayOrderHistory, TheAuditServiceReadsTheRecordAsTheRegulatorsRole) {
+    const auto bid = buy(buyer_, kTokens, 990, 1);
+    ASSERT_TRUE(bid.ok());
+    wait_for_life(bid.response.order_id(), 1);
+    const auto grant = [&](const std::string& sql) {
+        const auto connection = store::connect(db_.url());
+        pqxx::nontransaction(*connection).exec0(sql);
+    };
+    grant("REVOKE SELECT ON execution_reports FROM cpx_regulator");
+    EXPECT_TRUE(refused(order_history(regulator_, bid.response.order_id()),
+                        grpc::StatusCode::INTERNAL, "AUDIT_READ_FAILED"));
+    grant("GRANT SELECT ON execution_reports TO cpx_regulator");
+    EXPECT_TRUE(order_history(regulator_, bid.response.order_id()).ok());
 }
 
 // Without a database there is no record to read.

@@ -209,6 +209,10 @@ class Driver {
     Code submit(Request r) {
         now_ += 1'000;
         r.ts_ns = now_;
+        // Order commands carry the gateway's receipt time, as cpxd journals them.
+        if (r.type == RequestType::NewOrder || r.type == RequestType::Cancel) {
+            r.received_ns = now_ - 50'000;
+        }
         journal_.append(r);
         exchange_.apply(r);
         return sink_.last_code;

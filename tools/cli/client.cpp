@@ -72,7 +72,8 @@ Client::Client(const Global& global)
       account_(cpx::v1::AccountQuery::NewStub(channel_)),
       admin_(cpx::v1::Admin::NewStub(channel_)),
       settlement_(cpx::v1::Settlement::NewStub(channel_)),
-      vouchers_(cpx::v1::Vouchers::NewStub(channel_)) {}
+      vouchers_(cpx::v1::Vouchers::NewStub(channel_)),
+      audit_(cpx::v1::Audit::NewStub(channel_)) {}
 
 std::unique_ptr<grpc::ClientContext> Client::context(bool with_deadline) const {
     auto context = std::make_unique<grpc::ClientContext>();

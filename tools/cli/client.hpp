@@ -13,6 +13,7 @@
 #include "args.hpp"
 #include "cpx/v1/account.grpc.pb.h"
 #include "cpx/v1/admin.grpc.pb.h"
+#include "cpx/v1/audit.grpc.pb.h"
 #include "cpx/v1/market_data.grpc.pb.h"
 #include "cpx/v1/orders.grpc.pb.h"
 #include "cpx/v1/settlement.grpc.pb.h"
@@ -33,6 +34,7 @@ class Client {
     cpx::v1::Admin::Stub& admin() { return *admin_; }
     cpx::v1::Settlement::Stub& settlement() { return *settlement_; }
     cpx::v1::Vouchers::Stub& vouchers() { return *vouchers_; }
+    cpx::v1::Audit::Stub& audit() { return *audit_; }
 
   private:
     Global global_;
@@ -43,6 +45,7 @@ class Client {
     std::unique_ptr<cpx::v1::Admin::Stub> admin_;
     std::unique_ptr<cpx::v1::Settlement::Stub> settlement_;
     std::unique_ptr<cpx::v1::Vouchers::Stub> vouchers_;
+    std::unique_ptr<cpx::v1::Audit::Stub> audit_;
 };
 
 // Prints a refusal (the gRPC code, the machine-readable reason and the message) and

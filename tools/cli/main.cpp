@@ -26,6 +26,10 @@ trading and reading
   trades       --instrument ID [--count N]     (waits for the next N trades)
   orders       [--account ID] [--instrument ID]
   fills        [--account ID] [--instrument ID]
+  history      --order ID | [--account ID] [--from T] [--to T]
+               (an order's life, or an account's reports, from the record: each report
+               with its command's receipt, sequencing and acknowledgement times; your
+               own, or any for an operator or a regulator)
   balances     [--account ID]
   instruments
 

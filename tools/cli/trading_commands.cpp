@@ -1,4 +1,5 @@
-// Commands of traders and readers: orders, the book, trades, fills, balances.
+// Commands of traders and readers: orders, the book, trades, fills, balances, and an
+// order's recorded life.
 
 #include <iostream>
 #include <map>
@@ -275,6 +276,95 @@ int fills(Client& client, const Args& a) {
     return 0;
 }
 
+const char* exec_name(cpx::v1::ExecType exec) {
+    switch (exec) {
+        case cpx::v1::EXEC_TYPE_NEW:
+            return "new";
+        case cpx::v1::EXEC_TYPE_TRADE:
+            return "trade";
+        case cpx::v1::EXEC_TYPE_CANCELLED:
+            return "cancelled";
+        case cpx::v1::EXEC_TYPE_REPLACED:
+            return "replaced";
+        case cpx::v1::EXEC_TYPE_REJECTED:
+            return "rejected";
+        case cpx::v1::EXEC_TYPE_EXPIRED:
+            return "expired";
+        default:
+            return "-";
+    }
+}
+
+// A time to the microsecond: "2026-12-01T08:00:00.123456Z".
+std::string micro_time_text(std::int64_t ns) {
+    std::string text = time_text(ns);
+    const auto micros = std::to_string(1'000'000 + (ns % 1'000'000'000) / 1'000);
+    text.insert(text.size() - 1, "." + micros.substr(1));
+    return text;
+}
+
+// An order's life, or an account's execution reports, from the record (Audit.OrderHistory,
+// every page): each report with its command's receipt by the gateway, its sequencing
+// (a trade's match) and its acknowledgement, the last two as microseconds after the
+// receipt.
+int history(Client& client, const Args& a) {
+    a.reject_unknown({"order", "account", "from", "to"});
+    cpx::v1::OrderHistoryRequest request;
+    request.set_order_id(static_cast<std::uint64_t>(a.integer_or("order", 0)));
+    request.set_account_id(static_cast<std::uint64_t>(a.integer_or("account", 0)));
+    if (a.has("from")) {
+        request.set_from_ns(a.time_ns("from"));
+    }
+    if (a.has("to")) {
+        request.set_to_ns(a.time_ns("to"));
+    }
+    cpx::v1::OrderHistoryResponse all;
+    for (;;) {
+        cpx::v1::OrderHistoryResponse page;
+        const grpc::Status status =
+            client.audit().OrderHistory(client.context().get(), request, &page);
+        if (!status.ok()) {
+            return print_error(client.global(), status);
+        }
+        for (const cpx::v1::OrderEvent& e : page.events()) {
+            *all.add_events() = e;
+        }
+        if (!page.more() || page.events().empty()) {
+            break;
+        }
+        const cpx::v1::OrderEvent& last = page.events(page.events_size() - 1);
+        request.set_after_seq(last.seq());
+        request.set_after_idx(last.idx());
+    }
+    if (client.global().json) {
+        print_json(all);
+        return 0;
+    }
+    const auto after = [](std::int64_t ns, std::int64_t base) {
+        return ns == 0 || base == 0 ? std::string("-") : std::to_string((ns - base) / 1'000);
+    };
+    Table table({"seq", "order", "account", "client id", "event", "status", "reason", "side",
+                 "price", "quantity", "leaves", "filled", "trades", "received", "sequenced us",
+                 "acknowledged us"});
+    for (const cpx::v1::OrderEvent& e : all.events()) {
+        std::string trades;
+        for (const std::uint64_t id : e.trade_ids()) {
+            trades += (trades.empty() ? "" : ",") + std::to_string(id);
+        }
+        table.add({std::to_string(e.seq()), std::to_string(e.order_id()),
+                   std::to_string(e.account_id()), e.client_order_id(), exec_name(e.exec_type()),
+                   status_name(e.status()), e.reason().empty() ? "-" : e.reason(),
+                   side_name(e.side()), yuan(e.price_fen()), std::to_string(e.quantity()),
+                   std::to_string(e.leaves_quantity()), std::to_string(e.filled_quantity()),
+                   trades.empty() ? "-" : trades,
+                   e.received_ns() == 0 ? "-" : micro_time_text(e.received_ns()),
+                   after(e.sequenced_ns(), e.received_ns()),
+                   after(e.acknowledged_ns(), e.received_ns())});
+    }
+    table.print();
+    return 0;
+}
+
 int balances(Client& client, const Args& a) {
     a.reject_unknown({"account"});
     cpx::v1::AccountRequest request;
@@ -342,7 +432,8 @@ int instruments(Client& client, const Args& a) {
 
 bool is_trading_command(const std::string& c) {
     return c == "place" || c == "cancel" || c == "replace" || c == "mass-cancel" || c == "book" ||
-           c == "trades" || c == "orders" || c == "fills" || c == "balances" || c == "instruments";
+           c == "trades" || c == "orders" || c == "fills" || c == "balances" ||
+           c == "instruments" || c == "history";
 }
 
 int run_trading_command(Client& client, const Args& a) {
@@ -363,6 +454,8 @@ int run_trading_command(Client& client, const Args& a) {
         return orders(client, a);
     if (c == "fills")
         return fills(client, a);
+    if (c == "history")
+        return history(client, a);
     if (c == "balances")
         return balances(client, a);
     return instruments(client, a);

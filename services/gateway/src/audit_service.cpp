@@ -2,8 +2,9 @@
 // authenticated by the exchange, in sequence, with a Balances query of the caller's own
 // account (any role may make it, and its answer names the caller's account and role);
 // the dispatcher thread then hands the call to the audit worker and returns at once. The
-// worker owns a connection to PostgreSQL, reads each proof in a read-only transaction
-// (cpx/proofs/proofs.hpp), decides who may see which record, and answers.
+// worker owns a connection to PostgreSQL, working as the role cpx_regulator (SELECT
+// only), reads each proof or history in a read-only transaction (cpx/proofs/proofs.hpp),
+// decides who may see which record, and answers.
 
 #include <algorithm>
 #include <atomic>
@@ -205,7 +206,11 @@ class AuditWorker {
     void answer(AuditJob& job) {
         try {
             if (!connection_) {
-                connection_ = store::connect(database_url_);
+                // The record is read as the regulator's role, which can change nothing,
+                // whatever the connecting user may do.
+                auto connection = store::connect(database_url_);
+                store::use_regulator_role(*connection);
+                connection_ = std::move(connection);
             }
         } catch (const std::exception& e) {
             log_event("error", "audit_database_unavailable",

@@ -131,4 +131,9 @@ void use_app_role(pqxx::connection& connection) {
     tx.exec("SET ROLE cpx_app");
 }
 
+void use_regulator_role(pqxx::connection& connection) {
+    pqxx::nontransaction tx(connection);
+    tx.exec("SET ROLE cpx_regulator");
+}
+
 }  // namespace cpx::store

@@ -19,6 +19,11 @@ std::unique_ptr<pqxx::connection> connect(const std::string& url);
 // rewrite it. The connecting user must be a superuser or a member of cpx_app.
 void use_app_role(pqxx::connection& connection);
 
+// Switches the session to the role cpx_regulator (created by migration 0007), which reads
+// every table and view and changes nothing: what cpxd's audit service reads the record
+// as. The connecting user must be a superuser or a member of cpx_regulator.
+void use_regulator_role(pqxx::connection& connection);
+
 // The URL with every password replaced by "***": fit for logs and error messages.
 std::string redact_url(const std::string& url);
 
