@@ -24,9 +24,7 @@
 #include "cpx/audit/merkle.hpp"
 #include "cpx/audit/sha256.hpp"
 #include "cpx/store/database.hpp"
-#include "cpx/v1/audit.grpc.pb.h"
-#include "gateway_fixture.hpp"
-#include "test_database.hpp"
+#include "record_fixture.hpp"
 
 namespace cpx::gateway::test {
 namespace {
@@ -108,7 +106,7 @@ struct Traded {
     std::int64_t ts_ns = 0;
 };
 
-class GatewayAudit : public GatewayFixture {
+class GatewayAudit : public GatewayWithRecord {
   protected:
     GatewayAudit()
         : key_dir_(std::filesystem::temp_directory_path() /
@@ -126,7 +124,7 @@ class GatewayAudit : public GatewayFixture {
     virtual bool signs() const { return true; }
 
     void configure(ServerConfig& config) override {
-        config.database_url = db_.url();
+        GatewayWithRecord::configure(config);
         if (signs()) {
             config.audit_key_file = (key_dir_ / "audit.key").string();
         }
@@ -134,22 +132,11 @@ class GatewayAudit : public GatewayFixture {
     }
 
     void SetUp() override {
-        GatewayFixture::SetUp();
+        GatewayWithRecord::SetUp();
         if (HasFatalFailure()) {
             return;
         }
-        audit_ = cpx::v1::Audit::NewStub(channel_);
-        second_buyer_ = create_account(cpx::v1::ROLE_BUYER, "second-buyer");
-        regulator_ = create_account(cpx::v1::ROLE_REGULATOR, "regulator");
-        ASSERT_NE(second_buyer_.id, 0u);
-        ASSERT_NE(regulator_.id, 0u);
-        ASSERT_TRUE(deposit(second_buyer_, kBuyerDeposit).ok());
-    }
-
-    // The server stops, and lets go of the database, before the database is dropped.
-    void TearDown() override {
-        GatewayFixture::TearDown();
-        server_.reset();
+        second_buyer_ = funded_buyer("second-buyer");
     }
 
     // The exchange's public key, as cpxd published it beside the key file.
@@ -277,11 +264,8 @@ class GatewayAudit : public GatewayFixture {
         return rows[0][0].as<std::uint64_t>();
     }
 
-    cpx::test::TestDatabase db_;
     std::filesystem::path key_dir_;
-    std::unique_ptr<cpx::v1::Audit::Stub> audit_;
     Party second_buyer_;
-    Party regulator_;
 };
 
 TEST_F(GatewayAudit, ABuyersTradeProofVerifiesAgainstTheSignedCheckpoint) {

@@ -13,10 +13,8 @@
 #include <pqxx/pqxx>
 
 #include "cpx/store/database.hpp"
-#include "cpx/v1/audit.grpc.pb.h"
-#include "gateway_fixture.hpp"
+#include "record_fixture.hpp"
 #include "stream_clients.hpp"
-#include "test_database.hpp"
 
 namespace cpx::gateway::test {
 namespace {
@@ -33,27 +31,14 @@ std::int64_t wall_ns() {
         .count();
 }
 
-class GatewayOrderHistory : public GatewayFixture {
+class GatewayOrderHistory : public GatewayWithRecord {
   protected:
-    void configure(ServerConfig& config) override { config.database_url = db_.url(); }
-
     void SetUp() override {
-        GatewayFixture::SetUp();
+        GatewayWithRecord::SetUp();
         if (HasFatalFailure()) {
             return;
         }
-        audit_ = cpx::v1::Audit::NewStub(channel_);
-        second_buyer_ = create_account(cpx::v1::ROLE_BUYER, "second-buyer");
-        regulator_ = create_account(cpx::v1::ROLE_REGULATOR, "regulator");
-        ASSERT_NE(second_buyer_.id, 0u);
-        ASSERT_NE(regulator_.id, 0u);
-        ASSERT_TRUE(deposit(second_buyer_, kBuyerDeposit).ok());
-    }
-
-    // The server stops, and lets go of the database, before the database is dropped.
-    void TearDown() override {
-        GatewayFixture::TearDown();
-        server_.reset();
+        second_buyer_ = funded_buyer("second-buyer");
     }
 
     Answer<cpx::v1::OrderHistoryResponse> history(const Party& who,
@@ -94,10 +79,7 @@ class GatewayOrderHistory : public GatewayFixture {
         }
     }
 
-    cpx::test::TestDatabase db_;
-    std::unique_ptr<cpx::v1::Audit::Stub> audit_;
     Party second_buyer_;
-    Party regulator_;
 };
 
 TEST_F(GatewayOrderHistory, ARegulatorReadsAnOrdersLifeWithItsReceiptSequencingAndAck) {

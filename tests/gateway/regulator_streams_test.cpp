@@ -19,10 +19,8 @@
 #include "cpx/audit/records.hpp"
 #include "cpx/audit/sha256.hpp"
 #include "cpx/store/database.hpp"
-#include "cpx/v1/audit.grpc.pb.h"
-#include "gateway_fixture.hpp"
+#include "record_fixture.hpp"
 #include "stream_clients.hpp"
-#include "test_database.hpp"
 
 namespace cpx::gateway::test {
 namespace {
@@ -75,27 +73,11 @@ std::string record_of(const cpx::v1::DropCopyMessage& m) {
     return std::string(w.data());
 }
 
-class RegulatorStreams : public GatewayFixture {
+class RegulatorStreams : public GatewayWithRecord {
   protected:
     void configure(ServerConfig& config) override {
-        config.database_url = db_.url();
+        GatewayWithRecord::configure(config);
         config.audit_checkpoint_interval_ms = 0;
-    }
-
-    void SetUp() override {
-        GatewayFixture::SetUp();
-        if (HasFatalFailure()) {
-            return;
-        }
-        audit_ = cpx::v1::Audit::NewStub(channel_);
-        regulator_ = create_account(cpx::v1::ROLE_REGULATOR, "regulator");
-        ASSERT_NE(regulator_.id, 0u);
-    }
-
-    // The server stops, and lets go of the database, before the database is dropped.
-    void TearDown() override {
-        GatewayFixture::TearDown();
-        server_.reset();
     }
 
     std::unique_ptr<DropCopy> subscribe_drop_copy(const std::string& key) {
@@ -155,10 +137,6 @@ class RegulatorStreams : public GatewayFixture {
         EXPECT_TRUE(key.ok()) << key.status.error_message();
         return Party{account.response.account_id(), key.response.api_key()};
     }
-
-    cpx::test::TestDatabase db_;
-    std::unique_ptr<cpx::v1::Audit::Stub> audit_;
-    Party regulator_;
 };
 
 TEST_F(RegulatorStreams, EveryTradeArrivesWithItsAuditPlaceAndTheWashTradeItsAlert) {

@@ -15,6 +15,14 @@
 namespace cpx::projector::test {
 namespace {
 
+// How often `column` of `table`, read in `order`, is smaller than the row before.
+std::int64_t steps_back(const std::string& url, const std::string& column, const std::string& table,
+                        const std::string& order) {
+    return scalar(url, "SELECT count(*) FROM (SELECT " + column + " AS t, lag(" + column +
+                           ") OVER (ORDER BY " + order + ") AS before FROM " + table +
+                           ") s WHERE t < before");
+}
+
 class OrderLifecycle : public ::testing::Test {
   protected:
     // Waits until journal_commits covers the journal's last row: the writer records the
@@ -88,11 +96,7 @@ TEST_F(OrderLifecycle, AnOrdersEveryStepIsRecordedWithItsReceiptSequencingAndAck
                      "(SELECT durable_ns FROM journal_commits WHERE last_seq >= l.seq "
                      "ORDER BY last_seq LIMIT 1)"),
               0);
-    EXPECT_EQ(scalar(db.url(),
-                     "SELECT count(*) FROM (SELECT acknowledged_ns, lag(acknowledged_ns) OVER "
-                     "(ORDER BY seq, idx) AS before FROM order_lifecycle) t "
-                     "WHERE acknowledged_ns < before"),
-              0);
+    EXPECT_EQ(steps_back(db.url(), "acknowledged_ns", "order_lifecycle", "seq, idx"), 0);
 }
 
 TEST_F(OrderLifecycle, TheReportsAreExactlyThoseTheClientsWereSent) {
@@ -149,11 +153,7 @@ TEST_F(OrderLifecycle, EveryCommitOfTheJournalIsRecordedOnceInOrder) {
               static_cast<std::int64_t>(x.last_seq()));
     EXPECT_GE(scalar(db.url(), "SELECT count(*) FROM journal_commits"), 5);
     // Each row ends a batch of journal rows, and a later batch became durable no earlier.
-    EXPECT_EQ(scalar(db.url(),
-                     "SELECT count(*) FROM (SELECT durable_ns, lag(durable_ns) OVER "
-                     "(ORDER BY last_seq) AS before FROM journal_commits) t "
-                     "WHERE durable_ns < before"),
-              0);
+    EXPECT_EQ(steps_back(db.url(), "durable_ns", "journal_commits", "last_seq"), 0);
 }
 
 TEST_F(OrderLifecycle, TheLifecycleTablesRefuseEditsAndImpossibleRows) {

@@ -197,14 +197,7 @@ class PgJournal::Writer {
                 return fail(PQresultErrorMessage(r.result));
             }
         }
-        if (!insert_commits()) {
-            return false;
-        }
-        if (!conn_.exec("COMMIT", PGRES_COMMAND_OK)) {
-            return fail(conn_.error());
-        }
-        commits_.clear();
-        return true;
+        return commit_with_commits();
     }
 
     // Writes the pending journal_commits rows in a transaction of their own, when no
@@ -218,14 +211,7 @@ class PgJournal::Writer {
             !conn_.exec("SET LOCAL synchronous_commit = off", PGRES_COMMAND_OK)) {
             return fail(conn_.error());
         }
-        if (!insert_commits()) {
-            return false;
-        }
-        if (!conn_.exec("COMMIT", PGRES_COMMAND_OK)) {
-            return fail(conn_.error());
-        }
-        commits_.clear();
-        return true;
+        return commit_with_commits();
     }
 
     const std::string& error() const { return error_; }
@@ -244,6 +230,18 @@ class PgJournal::Writer {
         std::uint64_t last_seq;
         std::int64_t durable_ns;
     };
+
+    // Ends the open transaction with the pending journal_commits rows in it.
+    bool commit_with_commits() {
+        if (!insert_commits()) {
+            return false;
+        }
+        if (!conn_.exec("COMMIT", PGRES_COMMAND_OK)) {
+            return fail(conn_.error());
+        }
+        commits_.clear();
+        return true;
+    }
 
     // A retry after a commit of unknown outcome may repeat rows: they are skipped.
     bool insert_commits() {
