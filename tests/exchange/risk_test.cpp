@@ -31,6 +31,27 @@ TEST_F(ExchangeRisk, BuyNeedingMoreThanAvailableIsInsufficientFunds) {
     EXPECT_EQ(x.open_orders(alice).size(), 1u);
 }
 
+// A side the exchange does not define (the gateway never sends one; a damaged request
+// could) is refused like no side at all, holding neither money nor capacity.
+TEST_F(ExchangeRisk, AnUndefinedSideIsRefusedAndHoldsNothing) {
+    const Party alice = x.buyer("alice", 10'000);
+    const Party* parties[] = {&alice, &pat};
+    for (const Party* who : parties) {
+        for (const int side : {0, 3, 0xFF}) {
+            Request r = TestExchange::buy(*who, 100, 10, "side-" + std::to_string(side));
+            r.side = static_cast<Side>(side);
+            const Result refused = x.send(r);
+            EXPECT_EQ(refused.answer.exec, ExecType::Rejected) << side;
+        }
+    }
+    EXPECT_EQ(x.available(alice), 10'000);
+    EXPECT_EQ(x.balances(alice).reserved_fen, 0);
+    EXPECT_TRUE(x.open_orders(alice).empty());
+    EXPECT_TRUE(x.open_orders(pat).empty());
+    // The provider's registered capacity is all still on offer.
+    EXPECT_EQ(x.send(TestExchange::sell(pat, 100, 1'000, "all")).code(), Code::None);
+}
+
 TEST_F(ExchangeRisk, RestingBuyReservesPriceTimesQuantity) {
     const Party alice = x.buyer("alice", 1'000'000);
     ASSERT_EQ(x.send(TestExchange::buy(alice, 250, 40, "b1")).code(), Code::None);

@@ -186,6 +186,55 @@ TEST_F(GatewayOrderHistory, AnAccountReadsItsOwnOrdersAndNoOneElses) {
     }
 }
 
+// A cancel may name any order id, even one not made yet; its refusal is the canceller's
+// report, and it opens no window on the order that later gets that id.
+TEST_F(GatewayOrderHistory, ACancelOfAnotherAccountsOrderIdShowsTheCancellerNothingOfIt) {
+    const auto first = sell(provider_, kTokens, 1'000, 5);
+    ASSERT_TRUE(first.ok());
+    const std::uint64_t coming = first.response.order_id() + 1;
+    const auto early = cancel(second_buyer_, cancel_of(next_id("x"), coming));
+    EXPECT_FALSE(early.ok());
+    const auto bid = buy(buyer_, kTokens, 990, 2);
+    ASSERT_TRUE(bid.ok());
+    ASSERT_EQ(bid.response.order_id(), coming);
+    wait_for_life(coming, 2);
+
+    const auto own = order_history(buyer_, coming);
+    ASSERT_TRUE(own.ok()) << own.status.error_message();
+    ASSERT_EQ(own.response.events_size(), 1);
+    EXPECT_EQ(own.response.events(0).account_id(), buyer_.id);
+    EXPECT_EQ(own.response.events(0).exec_type(), cpx::v1::EXEC_TYPE_NEW);
+    const auto canceller = order_history(second_buyer_, coming);
+    ASSERT_TRUE(canceller.ok()) << canceller.status.error_message();
+    ASSERT_EQ(canceller.response.events_size(), 1);
+    EXPECT_EQ(canceller.response.events(0).account_id(), second_buyer_.id);
+    EXPECT_EQ(canceller.response.events(0).exec_type(), cpx::v1::EXEC_TYPE_REJECTED);
+    // The regulator sees both, in the order they happened.
+    const auto both = order_history(regulator_, coming);
+    ASSERT_TRUE(both.ok());
+    ASSERT_EQ(both.response.events_size(), 2);
+    EXPECT_EQ(both.response.events(0).account_id(), second_buyer_.id);
+    EXPECT_EQ(both.response.events(1).account_id(), buyer_.id);
+}
+
+// A maker's fill is caused by the taker's command: when the taker's command reached the
+// gateway is the regulator's to see, not the maker's.
+TEST_F(GatewayOrderHistory, AMakerDoesNotSeeWhenTheTakersCommandArrived) {
+    const auto ask = sell(provider_, kTokens, 1'000, 5);
+    ASSERT_TRUE(ask.ok());
+    ASSERT_TRUE(buy(buyer_, kTokens, 1'000, 2).ok());
+    const std::vector<cpx::v1::OrderEvent> seen = wait_for_life(ask.response.order_id(), 2);
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_NE(seen[1].received_ns(), 0);  // the regulator's view
+    const auto maker = order_history(provider_, ask.response.order_id());
+    ASSERT_TRUE(maker.ok());
+    ASSERT_EQ(maker.response.events_size(), 2);
+    EXPECT_EQ(maker.response.events(0).received_ns(), seen[0].received_ns());  // its own
+    EXPECT_EQ(maker.response.events(1).exec_type(), cpx::v1::EXEC_TYPE_TRADE);
+    EXPECT_EQ(maker.response.events(1).received_ns(), 0);
+    EXPECT_EQ(maker.response.events(1).sequenced_ns(), seen[1].sequenced_ns());
+}
+
 TEST_F(GatewayOrderHistory, PagesAndTimeRangesShowEachReportOnce) {
     std::vector<std::uint64_t> orders;
     for (int i = 0; i < 25; ++i) {

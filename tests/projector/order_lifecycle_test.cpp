@@ -3,6 +3,7 @@
 // the request behind it, and the acknowledgement time the journal's writer records after
 // each commit.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -103,6 +104,8 @@ TEST_F(OrderLifecycle, TheReportsAreExactlyThoseTheClientsWereSent) {
     JournalledExchange x(db.url(), test_config());
     const Market m = open_market(x);
     trade_randomly(x, m, 300, 17);
+    x.send(TestExchange::mass_cancel(m.alice, "sweep"));
+    trade_randomly(x, m, 100, 18);
     x.flush();
     // Small batches: a request's reports never straddle two, whatever the size.
     LedgerProjector projector(projector_config(db.url(), 23));
@@ -111,23 +114,38 @@ TEST_F(OrderLifecycle, TheReportsAreExactlyThoseTheClientsWereSent) {
     std::vector<std::string> sent;
     std::vector<std::uint64_t> trades;
     for (const exchange::Outbound& o : x.sink.records) {
-        if (o.kind == exchange::OutKind::Report && !o.targeted && !o.duplicate) {
+        const bool mass_cancel = o.kind == exchange::OutKind::MassCancelDone;
+        if ((o.kind == exchange::OutKind::Report || mass_cancel) && !o.targeted &&
+            !o.duplicate) {
             sent.push_back(
                 std::to_string(o.account) + "|" + std::to_string(o.seq) + "|" +
                 std::to_string(o.order_id) + "|" + std::string(o.client_order_id.view()) + "|" +
                 std::to_string(static_cast<int>(o.exec)) + "|" +
                 std::to_string(static_cast<int>(o.status)) + "|" +
                 std::to_string(static_cast<int>(o.code)) + "|" + std::to_string(o.leaves) + "|" +
-                std::to_string(o.filled) + "|" + std::to_string(o.ts_ns) + "|");
+                std::to_string(o.filled) + "|" + std::to_string(o.ts_ns) + "|" +
+                (mass_cancel ? "t" : "f") + "|");
         } else if (o.kind == exchange::OutKind::Fill) {
             trades.push_back(o.trade_id);
         }
     }
     ASSERT_GT(sent.size(), 300u);
-    EXPECT_EQ(dump(db.url(),
-                   "SELECT account, report_seq, order_id, client_order_id, exec, status, code, "
-                   "leaves, filled, sequenced_ns FROM execution_reports ORDER BY seq, idx"),
-              sent);
+    const std::vector<std::string> stored =
+        dump(db.url(),
+             "SELECT account, report_seq, order_id, client_order_id, exec, status, code, "
+             "leaves, filled, sequenced_ns, mass_cancel FROM execution_reports "
+             "ORDER BY seq, idx");
+    EXPECT_EQ(stored.size(), sent.size());
+    for (std::size_t i = 0; i < std::min(stored.size(), sent.size()); ++i) {
+        ASSERT_EQ(stored[i], sent[i]) << "report " << i;  // the first that differs
+    }
+    EXPECT_EQ(scalar(db.url(), "SELECT count(*) FROM execution_reports WHERE mass_cancel"), 1);
+    // Each account's report numbers run 1, 2, 3, ... without a gap: nothing it was sent is
+    // missing.
+    EXPECT_EQ(scalar(db.url(),
+                     "SELECT count(*) FROM (SELECT account, count(*) AS n, max(report_seq) AS top "
+                     "FROM execution_reports GROUP BY account) t WHERE n <> top"),
+              0);
     // Each fill the clients saw is in exactly one report; every trade has two fills.
     EXPECT_EQ(scalar(db.url(), "SELECT sum(cardinality(trade_ids)) FROM execution_reports"),
               static_cast<std::int64_t>(trades.size()));
@@ -152,8 +170,59 @@ TEST_F(OrderLifecycle, EveryCommitOfTheJournalIsRecordedOnceInOrder) {
     EXPECT_EQ(scalar(db.url(), "SELECT max(last_seq) FROM journal_commits"),
               static_cast<std::int64_t>(x.last_seq()));
     EXPECT_GE(scalar(db.url(), "SELECT count(*) FROM journal_commits"), 5);
+    // Every journal row is in exactly one commit's range, and the ranges follow each
+    // other without a gap.
+    EXPECT_EQ(scalar(db.url(),
+                     "SELECT count(*) FROM journal j WHERE (SELECT count(*) FROM journal_commits c "
+                     "WHERE j.seq BETWEEN c.first_seq AND c.last_seq) <> 1"),
+              0);
+    EXPECT_EQ(scalar(db.url(),
+                     "SELECT count(*) FROM (SELECT first_seq, lag(last_seq) OVER (ORDER BY "
+                     "last_seq) AS before FROM journal_commits) t WHERE first_seq <> "
+                     "coalesce(before, 0) + 1"),
+              0);
     // Each row ends a batch of journal rows, and a later batch became durable no earlier.
     EXPECT_EQ(steps_back(db.url(), "durable_ns", "journal_commits", "last_seq"), 0);
+}
+
+// A refused command's report echoes what the client sent, whatever it was: none of it
+// may stop the projector (a batch it could not write would be retried for ever).
+TEST_F(OrderLifecycle, RefusalsOfAnythingAClientCanSendAreRecordedAndTheProjectionGoesOn) {
+    JournalledExchange x(db.url(), test_config());
+    const Market m = open_market(x);
+    Request negative = TestExchange::buy(m.alice, 1'000, -5, "neg-qty");
+    x.send(negative);
+    x.send(TestExchange::cancel(m.alice, ~std::uint64_t{0}, "huge-id"));
+    Request replace = TestExchange::replace(m.alice, 999'999, 1'000, -7, "bad-replace");
+    x.send(replace);
+    // Bytes no text column takes: a cut UTF-8 character, a NUL after them, a backslash.
+    Request raw = TestExchange::buy(m.alice, 1'000, 1, "");
+    raw.client_order_id = exchange::ClientOrderId::from(std::string("caf\xC3", 4));
+    raw.client_order_id_too_long = true;
+    x.send(raw);
+    Request slash = TestExchange::buy(m.alice, 1'000, 1, "a\\b");
+    slash.side = static_cast<exchange::Side>(0xFF);
+    x.send(slash);
+    const exchange::OrderId after = x.buy(m.alice, 1'000, 1);  // an ordinary order after them
+    x.flush();
+    LedgerProjector projector(projector_config(db.url()));
+    projector.project_available();
+    EXPECT_EQ(projector.projected_seq(), x.last_seq());
+
+    EXPECT_EQ(dump(db.url(),
+                   "SELECT client_order_id, exec, order_id, side, quantity FROM execution_reports "
+                   "WHERE account = " +
+                       std::to_string(m.alice.id) + " ORDER BY seq, idx"),
+              (std::vector<std::string>{
+                  // The engine refused it, after the exchange had given it an id.
+                  "neg-qty|5|1|1|-5|",
+                  "huge-id|5|-1|0|0|",
+                  "bad-replace|5|999999|0|-7|",
+                  // Refused before it was given one.
+                  "caf\\xC3|5|0|1|1|",
+                  "a\\x5Cb|5|2|255|1|",
+                  "c1|1|" + std::to_string(after) + "|1|1|",
+              }));
 }
 
 TEST_F(OrderLifecycle, TheLifecycleTablesRefuseEditsAndImpossibleRows) {

@@ -352,7 +352,9 @@ int history(Client& client, const Args& a) {
             trades += (trades.empty() ? "" : ",") + std::to_string(id);
         }
         table.add({std::to_string(e.seq()), std::to_string(e.order_id()),
-                   std::to_string(e.account_id()), e.client_order_id(), exec_name(e.exec_type()),
+                   std::to_string(e.account_id()), e.client_order_id(),
+                   e.mass_cancel() ? std::string("mass cancel ") + exec_name(e.exec_type())
+                                   : std::string(exec_name(e.exec_type())),
                    status_name(e.status()), e.reason().empty() ? "-" : e.reason(),
                    side_name(e.side()), yuan(e.price_fen()), std::to_string(e.quantity()),
                    std::to_string(e.leaves_quantity()), std::to_string(e.filled_quantity()),

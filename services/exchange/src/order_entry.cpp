@@ -145,8 +145,10 @@ Code Exchange::check_new_order_risk(const Request& r, AccountState& account,
         return Code::RoleNotAllowed;
     }
     // Values the engine will refuse anyway get its own, more precise reason, and hold
-    // nothing.
-    if (r.side == Side::None || r.quantity <= 0 || r.quantity > spec.quantity_max || r.price < 0 ||
+    // nothing. (The gateway sends no side but Buy, Sell and None; any other value, which
+    // only a damaged request could carry, is refused the same way.)
+    if ((r.side != Side::Buy && r.side != Side::Sell) || r.quantity <= 0 ||
+        r.quantity > spec.quantity_max || r.price < 0 ||
         (r.order_type != matching::OrderType::Market && r.price > spec.price_max)) {
         holds = false;
         return Code::None;

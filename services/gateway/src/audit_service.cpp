@@ -58,6 +58,7 @@ constexpr std::string_view kInvalidTimeRange = "INVALID_TIME_RANGE";
 constexpr std::string_view kInvalidLimit = "INVALID_LIMIT";
 constexpr std::string_view kUnknownOrder = "UNKNOWN_ORDER";
 constexpr std::string_view kNotOwnAccount = "NOT_OWN_ACCOUNT";
+constexpr std::string_view kAuditRoleUnavailable = "AUDIT_ROLE_UNAVAILABLE";
 
 // The most reports one OrderHistory page carries.
 constexpr std::uint32_t kHistoryPageMax = 1'000;
@@ -97,16 +98,35 @@ void to_proto(const audit::Checkpoint& in, cpx::v1::Checkpoint& out) {
         std::string(reinterpret_cast<const char*>(in.signature.data()), in.signature.size()));
 }
 
-// The reports of an OrderHistory page, each with the commit that acknowledged it: the
-// first journal_commits row at or after its request.
+// The reports of an OrderHistory page, each with the time of the commit that acknowledged
+// it (acknowledged_ns(), db/migrations/0009_order_lifecycle.sql).
 constexpr const char* kHistoryColumns =
     "SELECT r.seq, r.idx, r.account, r.report_seq, r.order_id, r.client_order_id, "
     "r.instrument, r.side, r.exec, r.status, r.code, r.price, r.quantity, r.leaves, r.filled, "
     "array_to_string(r.trade_ids, ','), coalesce(r.received_ns, 0), r.sequenced_ns, "
-    "coalesce((SELECT c.durable_ns FROM journal_commits c WHERE c.last_seq >= r.seq "
-    "ORDER BY c.last_seq LIMIT 1), 0) FROM execution_reports r ";
+    "coalesce(acknowledged_ns(r.seq), 0), r.mass_cancel FROM execution_reports r ";
 
-void to_event(const pqxx::row& row, cpx::v1::OrderEvent& out) {
+// The proto's enums share the exchange's values, which the table stores.
+static_assert(static_cast<int>(exchange::ExecType::New) == cpx::v1::EXEC_TYPE_NEW);
+static_assert(static_cast<int>(exchange::ExecType::Trade) == cpx::v1::EXEC_TYPE_TRADE);
+static_assert(static_cast<int>(exchange::ExecType::Cancelled) == cpx::v1::EXEC_TYPE_CANCELLED);
+static_assert(static_cast<int>(exchange::ExecType::Replaced) == cpx::v1::EXEC_TYPE_REPLACED);
+static_assert(static_cast<int>(exchange::ExecType::Rejected) == cpx::v1::EXEC_TYPE_REJECTED);
+static_assert(static_cast<int>(exchange::ExecType::Expired) == cpx::v1::EXEC_TYPE_EXPIRED);
+static_assert(static_cast<int>(exchange::OrderStatus::New) == cpx::v1::ORDER_STATUS_NEW);
+static_assert(static_cast<int>(exchange::OrderStatus::PartiallyFilled) ==
+              cpx::v1::ORDER_STATUS_PARTIALLY_FILLED);
+static_assert(static_cast<int>(exchange::OrderStatus::Filled) == cpx::v1::ORDER_STATUS_FILLED);
+static_assert(static_cast<int>(exchange::OrderStatus::Cancelled) ==
+              cpx::v1::ORDER_STATUS_CANCELLED);
+static_assert(static_cast<int>(exchange::OrderStatus::Rejected) == cpx::v1::ORDER_STATUS_REJECTED);
+static_assert(static_cast<int>(exchange::OrderStatus::Expired) == cpx::v1::ORDER_STATUS_EXPIRED);
+
+// `counterparty_times`: whether the reader may see when another account's command was
+// received. A maker's trade report is caused by the taker's command, whose receipt time
+// (and so its wait for the sequencer) is the taker's business, not the maker's: only
+// operators and regulators see it.
+void to_event(const pqxx::row& row, bool counterparty_times, cpx::v1::OrderEvent& out) {
     out.set_seq(row[0].as<std::uint64_t>());
     out.set_idx(row[1].as<std::uint32_t>());
     out.set_account_id(row[2].as<std::uint64_t>());
@@ -132,9 +152,12 @@ void to_event(const pqxx::row& row, cpx::v1::OrderEvent& out) {
         out.add_trade_ids(std::stoull(trades.substr(at, comma - at)));
         at = comma + 1;
     }
-    out.set_received_ns(row[16].as<std::int64_t>());
+    if (counterparty_times || out.exec_type() != cpx::v1::EXEC_TYPE_TRADE) {
+        out.set_received_ns(row[16].as<std::int64_t>());
+    }
     out.set_sequenced_ns(row[17].as<std::int64_t>());
     out.set_acknowledged_ns(row[18].as<std::int64_t>());
+    out.set_mass_cancel(row[19].as<bool>());
 }
 
 }  // namespace
@@ -204,21 +227,33 @@ class AuditWorker {
     }
 
     void answer(AuditJob& job) {
-        try {
-            if (!connection_) {
+        if (!connection_) {
+            std::unique_ptr<pqxx::connection> connection;
+            try {
+                connection = store::connect(database_url_);
+            } catch (const std::exception& e) {
+                log_event("error", "audit_database_unavailable",
+                          {field("error", std::string_view(e.what()))});
+                job.fail(rich_status(StatusCode::UNAVAILABLE, kDatabaseUnavailable,
+                                     "the audit log's database cannot be reached; retry"),
+                         kDatabaseUnavailable);
+                return;
+            }
+            try {
                 // The record is read as the regulator's role, which can change nothing,
                 // whatever the connecting user may do.
-                auto connection = store::connect(database_url_);
                 store::use_regulator_role(*connection);
-                connection_ = std::move(connection);
+            } catch (const std::exception& e) {
+                // A deployment whose connecting user is not a member of cpx_regulator
+                // (docs/OPERATIONS.md): the operators must grant it; retrying does not help.
+                log_event("error", "audit_role_unavailable",
+                          {field("error", std::string_view(e.what()))});
+                job.fail(rich_status(StatusCode::FAILED_PRECONDITION, kAuditRoleUnavailable,
+                                     "the audit service cannot work as the role cpx_regulator"),
+                         kAuditRoleUnavailable);
+                return;
             }
-        } catch (const std::exception& e) {
-            log_event("error", "audit_database_unavailable",
-                      {field("error", std::string_view(e.what()))});
-            job.fail(rich_status(StatusCode::UNAVAILABLE, kDatabaseUnavailable,
-                                 "the audit log's database cannot be reached; retry"),
-                     kDatabaseUnavailable);
-            return;
+            connection_ = std::move(connection);
         }
         try {
             proofs::ReadTransaction tx(*connection_);
@@ -524,20 +559,21 @@ grpc::ServerUnaryReactor* AuditService::OrderHistory(grpc::CallbackServerContext
         };
         pqxx::result rows;
         if (order_id != 0) {
-            const pqxx::result owner =
-                tx.exec_params("SELECT account FROM execution_reports WHERE order_id = $1 LIMIT 1",
-                               as_bigint(order_id));
-            // Another account's order is answered like one that does not exist.
-            if (owner.empty() ||
-                (!who.sees_everything() && owner[0][0].as<std::uint64_t>() != who.account)) {
+            // Everyone but operators and regulators reads the reports of its own account
+            // only: a refused cancel may name another account's order (or one not made
+            // yet), and that order's reports are not the canceller's to read. Another
+            // account's order is answered like one that does not exist.
+            const std::int64_t only_account =
+                who.sees_everything() ? 0 : static_cast<std::int64_t>(who.account);
+            rows = tx.exec_params(
+                std::string(kHistoryColumns) +
+                    "WHERE r.order_id = $1 AND ($2 = 0 OR r.account = $2) "
+                    "AND (r.seq, r.idx) > ($3, $4::bigint) ORDER BY r.seq, r.idx LIMIT $5",
+                as_bigint(order_id), only_account, as_bigint(after_seq), after_idx_wide, limit + 1);
+            if (rows.empty() && after_seq == 0 && after_idx_wide == 0) {
                 return refusal(StatusCode::NOT_FOUND, kUnknownOrder,
                                "the record has no such order of the caller's (yet)");
             }
-            rows = tx.exec_params(std::string(kHistoryColumns) +
-                                      "WHERE r.order_id = $1 AND (r.seq, r.idx) > ($2, $3::bigint) "
-                                      "ORDER BY r.seq, r.idx LIMIT $4",
-                                  as_bigint(order_id), as_bigint(after_seq), after_idx_wide,
-                                  limit + 1);
         } else {
             const std::uint64_t account = account_id == 0 ? who.account : account_id;
             if (!who.sees_everything() && account != who.account) {
@@ -554,7 +590,8 @@ grpc::ServerUnaryReactor* AuditService::OrderHistory(grpc::CallbackServerContext
         }
         const std::size_t shown = std::min<std::size_t>(rows.size(), limit);
         for (std::size_t i = 0; i < shown; ++i) {
-            to_event(rows[static_cast<pqxx::result::size_type>(i)], *out.add_events());
+            to_event(rows[static_cast<pqxx::result::size_type>(i)], who.sees_everything(),
+                     *out.add_events());
         }
         out.set_more(rows.size() > limit);
         return Outcome{};

@@ -94,10 +94,10 @@ class PgJournal::Writer {
     bool empty() const { return ends_.empty() && checkpoints_.empty(); }
     bool has_commits() const { return !commits_.empty(); }
 
-    // Records when the batch up to last_seq became durable, for journal_commits; the
-    // row rides in the next transaction.
-    void committed(std::uint64_t last_seq, std::int64_t durable_ns) {
-        commits_.push_back({last_seq, durable_ns});
+    // Records that the journal rows first_seq..last_seq became durable at durable_ns, for
+    // journal_commits; the row rides in the next transaction.
+    void committed(std::uint64_t first_seq, std::uint64_t last_seq, std::int64_t durable_ns) {
+        commits_.push_back({first_seq, last_seq, durable_ns});
     }
     std::size_t bytes() const { return rows_.size(); }
     std::size_t records() const { return ends_.size(); }
@@ -201,17 +201,19 @@ class PgJournal::Writer {
     }
 
     // Writes the pending journal_commits rows in a transaction of their own, when no
-    // batch follows to carry them. It does not wait for the disk: the rows say when
-    // answers left, and the next batch's commit makes them durable anyway.
+    // batch follows to carry them: one round trip, which does not wait for the disk (the
+    // rows say when answers left; the next batch's commit makes them durable anyway).
     bool write_commits() {
         if (!conn_.open()) {
-            return false;
-        }
-        if (!conn_.exec("BEGIN", PGRES_COMMAND_OK) ||
-            !conn_.exec("SET LOCAL synchronous_commit = off", PGRES_COMMAND_OK)) {
             return fail(conn_.error());
         }
-        return commit_with_commits();
+        const std::string sql =
+            "BEGIN; SET LOCAL synchronous_commit = off; " + insert_commits_sql() + "; COMMIT";
+        if (!conn_.exec(sql.c_str(), PGRES_COMMAND_OK)) {
+            return fail(conn_.error());
+        }
+        commits_.clear();
+        return true;
     }
 
     const std::string& error() const { return error_; }
@@ -227,16 +229,17 @@ class PgJournal::Writer {
     };
 
     struct Commit {
+        std::uint64_t first_seq;
         std::uint64_t last_seq;
         std::int64_t durable_ns;
     };
 
-    // Ends the open transaction with the pending journal_commits rows in it.
+    // Ends the open transaction, with the pending journal_commits rows inserted in the
+    // same round trip as the COMMIT.
     bool commit_with_commits() {
-        if (!insert_commits()) {
-            return false;
-        }
-        if (!conn_.exec("COMMIT", PGRES_COMMAND_OK)) {
+        const std::string sql =
+            commits_.empty() ? std::string("COMMIT") : insert_commits_sql() + "; COMMIT";
+        if (!conn_.exec(sql.c_str(), PGRES_COMMAND_OK)) {
             return fail(conn_.error());
         }
         commits_.clear();
@@ -244,20 +247,16 @@ class PgJournal::Writer {
     }
 
     // A retry after a commit of unknown outcome may repeat rows: they are skipped.
-    bool insert_commits() {
-        if (commits_.empty()) {
-            return true;
-        }
-        std::string sql = "INSERT INTO journal_commits (last_seq, durable_ns) VALUES ";
+    std::string insert_commits_sql() const {
+        assert(!commits_.empty());
+        std::string sql = "INSERT INTO journal_commits (first_seq, last_seq, durable_ns) VALUES ";
         for (std::size_t i = 0; i < commits_.size(); ++i) {
-            sql += (i == 0 ? "(" : ",(") + std::to_string(commits_[i].last_seq) + "," +
+            sql += (i == 0 ? "(" : ",(") + std::to_string(commits_[i].first_seq) + "," +
+                   std::to_string(commits_[i].last_seq) + "," +
                    std::to_string(commits_[i].durable_ns) + ")";
         }
         sql += " ON CONFLICT (last_seq) DO NOTHING";
-        if (!conn_.exec(sql.c_str(), PGRES_COMMAND_OK)) {
-            return fail(conn_.error());
-        }
-        return true;
+        return sql;
     }
 
     bool fail(std::string message) {
@@ -578,6 +577,9 @@ void PgJournal::run_writer() {
     std::string body;
     bool failed = false;
     bool commits_flush_tried = false;
+    // The journal rows whose commit time is known: those before this writer started
+    // (their rows, if any, were written by the one before) and each commit's since.
+    std::uint64_t recorded_through = durable_seq_.load(std::memory_order_acquire);
     std::int64_t backoff_ms = config_.retry_wait_ms_min;
     while (true) {
         if (!failed) {
@@ -596,6 +598,10 @@ void PgJournal::run_writer() {
                 }
             }
             if (stopping_.load(std::memory_order_seq_cst) && ring_.empty()) {
+                // A last try for the newest commit's row, if its own write failed.
+                if (batch.has_commits() && !batch.write_commits() && on_error_) {
+                    on_error_(batch.error());
+                }
                 break;
             }
             const std::uint32_t seen = wake_.load(std::memory_order_seq_cst);
@@ -631,8 +637,12 @@ void PgJournal::run_writer() {
         if (batch.records() > stats_.batch_records_max.load(std::memory_order_relaxed)) {
             stats_.batch_records_max.store(batch.records(), std::memory_order_relaxed);
         }
-        if (batch.records() != 0) {
-            batch.committed(batch.last_seq(), durable_ns);
+        // Every journal row up to the batch's last became durable now, including the
+        // rows of an earlier write whose commit succeeded unseen: their answers were held
+        // until this one.
+        if (batch.last_seq() > recorded_through) {
+            batch.committed(recorded_through + 1, batch.last_seq(), durable_ns);
+            recorded_through = batch.last_seq();
             commits_flush_tried = false;
         }
         durable_seq_.store(batch.last_seq(), std::memory_order_release);

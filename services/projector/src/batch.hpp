@@ -4,6 +4,7 @@
 // written in one transaction. Internal to cpx_projector.
 
 #include <algorithm>
+#include <cassert>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -123,11 +124,13 @@ class Collector final : public exchange::OutboundSink,
         seq_ = seq;
         received_ns_ = received_ns;
         report_idx_ = 0;
+        collecting_fills_ = false;
     }
 
-    // Every execution report an account was sent, with the fills that follow it. A
-    // targeted record (a replay for a reconnecting client, or the first answer again for
-    // a repeated client order id) adds nothing to the order's life and is left out.
+    // Every execution report an account was sent, with the fills that follow it, and
+    // every answer to a mass cancel (numbered among the reports). A targeted record (a replay for a
+    // reconnecting client, or the first answer again for a repeated client order id) adds nothing
+    // to the order's life and is left out.
     void deliver(const exchange::Outbound& out) override {
         if (watcher_ != nullptr) {
             watcher_->deliver(out);
@@ -135,7 +138,8 @@ class Collector final : public exchange::OutboundSink,
         if (batch_ == nullptr) {
             return;
         }
-        if (out.kind == exchange::OutKind::Report) {
+        if (out.kind == exchange::OutKind::Report ||
+            out.kind == exchange::OutKind::MassCancelDone) {
             collecting_fills_ = !out.targeted && !out.duplicate;
             if (!collecting_fills_) {
                 return;
@@ -148,6 +152,8 @@ class Collector final : public exchange::OutboundSink,
             row.trades_begin = batch_->report_trades.size();
             batch_->reports.push_back(row);
         } else if (out.kind == exchange::OutKind::Fill && collecting_fills_) {
+            // A fill always follows its report, within the request.
+            assert(!batch_->reports.empty() && batch_->reports.back().seq == seq_);
             batch_->report_trades.push_back(out.trade_id);
             ++batch_->reports.back().trades_count;
         }

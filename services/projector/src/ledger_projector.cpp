@@ -21,6 +21,29 @@ namespace {
 
 using detail::Batch;
 using detail::CopyWriter;
+
+// A client order id as execution_reports keeps it: as sent when it is printable ASCII
+// (every accepted id is), else with each other byte, and each backslash, as \xNN, so
+// that a refused command's raw bytes can never make the text column refuse the batch.
+std::string_view stored_client_id(std::string_view id, std::string& scratch) {
+    const auto plain = [](char c) { return c >= 0x20 && c <= 0x7E && c != '\\'; };
+    if (std::all_of(id.begin(), id.end(), plain)) {
+        return id;
+    }
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    scratch.clear();
+    for (const char c : id) {
+        if (plain(c)) {
+            scratch += c;
+        } else {
+            const auto byte = static_cast<unsigned char>(c);
+            scratch += "\\x";
+            scratch += kHex[byte >> 4];
+            scratch += kHex[byte & 0xF];
+        }
+    }
+    return scratch;
+}
 using detail::Pg;
 using detail::PgResult;
 
@@ -914,20 +937,24 @@ void LedgerProjector::write_batch(Batch& batch) {
         if (!batch.reports.empty()) {
             copier.copy(
                 "COPY execution_reports (seq, idx, account, report_seq, order_id, "
-                "client_order_id, instrument, side, exec, status, code, price, quantity, "
-                "leaves, filled, trade_ids, received_ns, sequenced_ns) FROM STDIN (FORMAT binary)",
-                batch.reports, [&batch](CopyWriter& w, const detail::ReportRow& row) {
+                "client_order_id, instrument, side, exec, mass_cancel, status, code, price, "
+                "quantity, leaves, filled, trade_ids, received_ns, sequenced_ns) FROM STDIN "
+                "(FORMAT binary)",
+                batch.reports,
+                [&batch, scratch = std::string()](CopyWriter& w,
+                                                  const detail::ReportRow& row) mutable {
                     const exchange::Outbound& r = row.report;
-                    w.row(18);
+                    w.row(19);
                     w.int8(static_cast<std::int64_t>(row.seq));
                     w.int4(static_cast<std::int32_t>(row.idx));
                     w.int8(static_cast<std::int64_t>(r.account));
                     w.int8(static_cast<std::int64_t>(r.seq));
                     w.int8(static_cast<std::int64_t>(r.order_id));
-                    w.text(r.client_order_id.view());
+                    w.text(stored_client_id(r.client_order_id.view(), scratch));
                     w.int8(static_cast<std::int64_t>(r.instrument));
                     w.int2(static_cast<std::int16_t>(r.side));
                     w.int2(static_cast<std::int16_t>(r.exec));
+                    w.boolean(r.kind == exchange::OutKind::MassCancelDone);
                     w.int2(static_cast<std::int16_t>(r.status));
                     w.int2(static_cast<std::int16_t>(r.code));
                     w.int8(r.price);

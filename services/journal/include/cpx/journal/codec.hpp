@@ -8,8 +8,8 @@
 //
 // Body, format version 1 (integers are LEB128 varints, minimal; signed ones zigzag):
 //
-//   u8      version = 1, or 0x81 (kReceivedFlag set) when the request carries the
-//           gateway's receipt time
+//   u8      version = 1 (2 for AddInstrument, below), with kReceivedFlag (0x80) set
+//           when the request carries the gateway's receipt time: 0x81 (0x82)
 //   zigzag  only with kReceivedFlag: ts_ns - received_ns, the time the command waited
 //           between the gateway and the sequencer (received_ns is never 0)
 //   varint  field mask: which Request fields follow (bit i = Field i below); a field
@@ -67,7 +67,10 @@
 // know is refused by its kind ("unknown kind"), never misread. The version changes only
 // when the encoding of an existing type (or the header) changes, and only in the rows of
 // that type: AddInstrument rows are version 2 since they carry the accelerator model;
-// every other row is still version 1.
+// every other row is still version 1. The receipt time is a flag of the version byte
+// instead: rows without it are byte for byte what they were, and a build from before it
+// refuses a row with it ("unknown format version"), so a journal written since cannot be
+// served by an older cpxd.
 //
 // Enums: a value the exchange does not define (for example the 0xFF the gateway passes
 // for an order type it does not know, so that the engine refuses it in sequence) is
