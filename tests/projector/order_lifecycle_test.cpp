@@ -115,16 +115,15 @@ TEST_F(OrderLifecycle, TheReportsAreExactlyThoseTheClientsWereSent) {
     std::vector<std::uint64_t> trades;
     for (const exchange::Outbound& o : x.sink.records) {
         const bool mass_cancel = o.kind == exchange::OutKind::MassCancelDone;
-        if ((o.kind == exchange::OutKind::Report || mass_cancel) && !o.targeted &&
-            !o.duplicate) {
-            sent.push_back(
-                std::to_string(o.account) + "|" + std::to_string(o.seq) + "|" +
-                std::to_string(o.order_id) + "|" + std::string(o.client_order_id.view()) + "|" +
-                std::to_string(static_cast<int>(o.exec)) + "|" +
-                std::to_string(static_cast<int>(o.status)) + "|" +
-                std::to_string(static_cast<int>(o.code)) + "|" + std::to_string(o.leaves) + "|" +
-                std::to_string(o.filled) + "|" + std::to_string(o.ts_ns) + "|" +
-                (mass_cancel ? "t" : "f") + "|");
+        if ((o.kind == exchange::OutKind::Report || mass_cancel) && !o.targeted && !o.duplicate) {
+            sent.push_back(std::to_string(o.account) + "|" + std::to_string(o.seq) + "|" +
+                           std::to_string(o.order_id) + "|" +
+                           std::string(o.client_order_id.view()) + "|" +
+                           std::to_string(static_cast<int>(o.exec)) + "|" +
+                           std::to_string(static_cast<int>(o.status)) + "|" +
+                           std::to_string(static_cast<int>(o.code)) + "|" +
+                           std::to_string(o.leaves) + "|" + std::to_string(o.filled) + "|" +
+                           std::to_string(o.ts_ns) + "|" + (mass_cancel ? "t" : "f") + "|");
         } else if (o.kind == exchange::OutKind::Fill) {
             trades.push_back(o.trade_id);
         }
