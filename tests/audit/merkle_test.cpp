@@ -160,7 +160,7 @@ Digest flipped(Digest digest, unsigned bit) {
 // themselves, builds each hash input as a string, and shares nothing with the library
 // but the SHA-256 function (tested against FIPS 180-4 in sha256_test.cpp).
 
-std::string bytes_of(const Digest& digest) {
+std::string reference_bytes(const Digest& digest) {
     return std::string(as_bytes(digest));
 }
 
@@ -184,8 +184,8 @@ Digest reference_mth(const Leaves& d, std::size_t begin, std::size_t end) {
         return sha256(std::string(1, '\x00') + d[begin]);
     }
     const std::size_t k = reference_split(n);
-    return sha256(std::string(1, '\x01') + bytes_of(reference_mth(d, begin, begin + k)) +
-                  bytes_of(reference_mth(d, begin + k, end)));
+    return sha256(std::string(1, '\x01') + reference_bytes(reference_mth(d, begin, begin + k)) +
+                  reference_bytes(reference_mth(d, begin + k, end)));
 }
 
 // PATH(m, D[begin:end]), RFC 9162 section 2.1.3.1.
@@ -341,7 +341,7 @@ TEST(MerkleRfc6962, EmptyTreeAndLeafHashes) {
                                                    "abc",
                                                    4)));
     EXPECT_EQ(node_hash(sha256("l"), sha256("r")),
-              sha256("\x01" + bytes_of(sha256("l")) + bytes_of(sha256("r"))));
+              sha256("\x01" + reference_bytes(sha256("l")) + reference_bytes(sha256("r"))));
 }
 
 TEST(MerkleRfc6962, RootForEverySize) {

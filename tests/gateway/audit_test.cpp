@@ -47,15 +47,6 @@ std::int64_t i64_at(const std::string& bytes, std::size_t offset) {
     return static_cast<std::int64_t>(u64_at(bytes, offset));
 }
 
-std::optional<audit::Digest> digest_of(const std::string& bytes) {
-    audit::Digest d{};
-    if (bytes.size() != d.size()) {
-        return std::nullopt;
-    }
-    std::copy(bytes.begin(), bytes.end(), d.begin());
-    return d;
-}
-
 std::vector<audit::Digest> path_of(const google::protobuf::RepeatedPtrField<std::string>& path) {
     std::vector<audit::Digest> out;
     for (const std::string& node : path) {
@@ -551,7 +542,8 @@ TEST_F(GatewayAuditUnsigned, ALoggedRecordIsNotFoundUntilACheckpointCoversIt) {
         refused(prove_consistency(regulator_, 1), grpc::StatusCode::NOT_FOUND, "NO_CHECKPOINT"));
 }
 
-// The fixture's server has no database: there is no audit log to prove anything from.
+// The fixture's server has no database: there is no audit log to prove anything from, nor
+// a record of orders to read.
 class GatewayAuditWithoutDatabase : public GatewayFixture {};
 
 TEST_F(GatewayAuditWithoutDatabase, EveryAuthenticatedCallIsUnavailable) {
@@ -567,6 +559,12 @@ TEST_F(GatewayAuditWithoutDatabase, EveryAuthenticatedCallIsUnavailable) {
             return stub->GetCheckpoint(&c, r, &out);
         });
     EXPECT_TRUE(refused(anonymous, grpc::StatusCode::UNAUTHENTICATED, "UNAUTHENTICATED"));
+    // Nor an order's life to read.
+    const auto history = call<cpx::v1::OrderHistoryResponse>(
+        buyer_.key, [&](grpc::ClientContext& c, cpx::v1::OrderHistoryResponse& out) {
+            return stub->OrderHistory(&c, cpx::v1::OrderHistoryRequest(), &out);
+        });
+    EXPECT_TRUE(refused(history, grpc::StatusCode::UNAVAILABLE, "NO_DATABASE"));
 }
 
 TEST(GatewayAuditConfig, AuditAndSurveillanceKeysSetTheirValuesAndRefuseNonsense) {

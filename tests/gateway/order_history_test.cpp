@@ -352,18 +352,5 @@ TEST_F(GatewayOrderHistory, TheAuditServiceReadsTheRecordAsTheRegulatorsRole) {
     EXPECT_TRUE(order_history(regulator_, bid.response.order_id()).ok());
 }
 
-// Without a database there is no record to read.
-class GatewayOrderHistoryWithoutDatabase : public GatewayFixture {};
-
-TEST_F(GatewayOrderHistoryWithoutDatabase, EveryAuthenticatedCallIsUnavailable) {
-    const auto stub = cpx::v1::Audit::NewStub(channel_);
-    cpx::v1::OrderHistoryRequest r;
-    const auto answer = call<cpx::v1::OrderHistoryResponse>(
-        buyer_.key, [&](grpc::ClientContext& c, cpx::v1::OrderHistoryResponse& out) {
-            return stub->OrderHistory(&c, r, &out);
-        });
-    EXPECT_TRUE(refused(answer, grpc::StatusCode::UNAVAILABLE, "NO_DATABASE"));
-}
-
 }  // namespace
 }  // namespace cpx::gateway::test

@@ -4,13 +4,27 @@
 // fixture of the tests of the Audit service (proofs, order histories, the regulators'
 // streams).
 
+#include <algorithm>
 #include <memory>
+#include <optional>
+#include <string>
 
+#include "cpx/audit/sha256.hpp"
 #include "cpx/v1/audit.grpc.pb.h"
 #include "gateway_fixture.hpp"
 #include "test_database.hpp"
 
 namespace cpx::gateway::test {
+
+// A 32-byte hash as the API sends it (raw `bytes`), or none when it has another length.
+inline std::optional<audit::Digest> digest_of(const std::string& bytes) {
+    audit::Digest d{};
+    if (bytes.size() != d.size()) {
+        return std::nullopt;
+    }
+    std::copy(bytes.begin(), bytes.end(), d.begin());
+    return d;
+}
 
 class GatewayWithRecord : public GatewayFixture {
   protected:

@@ -33,15 +33,6 @@ constexpr std::chrono::milliseconds kProjectionTimeout{30'000};
 using DropCopy = StreamCollector<cpx::v1::DropCopyMessage>;
 using Alerts = StreamCollector<cpx::v1::AlertMessage>;
 
-std::optional<audit::Digest> digest_of(const std::string& bytes) {
-    audit::Digest d{};
-    if (bytes.size() != d.size()) {
-        return std::nullopt;
-    }
-    std::copy(bytes.begin(), bytes.end(), d.begin());
-    return d;
-}
-
 // The trade's audit_log row.
 struct LogRow {
     std::uint64_t position = 0;

@@ -86,13 +86,9 @@ Outcome refusal(StatusCode code, std::string_view reason, std::string message) {
     return Outcome{code, reason, std::move(message)};
 }
 
-std::string bytes_of(const audit::Digest& digest) {
-    return std::string(audit::as_bytes(digest));
-}
-
 void to_proto(const audit::Checkpoint& in, cpx::v1::Checkpoint& out) {
     out.set_tree_size(in.tree_size);
-    out.set_root(bytes_of(in.root));
+    out.set_root(audit::bytes_of(in.root));
     out.set_ts_ns(in.ts_ns);
     out.set_signature(
         std::string(reinterpret_cast<const char*>(in.signature.data()), in.signature.size()));
@@ -485,9 +481,9 @@ grpc::ServerUnaryReactor* AuditService::ProveInclusion(
         out.set_ref(ref);
         out.set_position(proof.position);
         out.set_record(proof.record);
-        out.set_leaf_hash(bytes_of(proof.leaf_hash));
+        out.set_leaf_hash(audit::bytes_of(proof.leaf_hash));
         for (const audit::Digest& node : proof.path) {
-            out.add_path(bytes_of(node));
+            out.add_path(audit::bytes_of(node));
         }
         to_proto(proof.checkpoint, *out.mutable_checkpoint());
         return Outcome{};
@@ -518,7 +514,7 @@ grpc::ServerUnaryReactor* AuditService::ProveConsistency(
         to_proto(proof.old_checkpoint, *out.mutable_old_checkpoint());
         to_proto(proof.new_checkpoint, *out.mutable_new_checkpoint());
         for (const audit::Digest& node : proof.path) {
-            out.add_path(bytes_of(node));
+            out.add_path(audit::bytes_of(node));
         }
         return Outcome{};
     });

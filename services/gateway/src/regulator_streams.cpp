@@ -37,10 +37,6 @@ constexpr std::string_view kSlowConsumer = "SLOW_CONSUMER";
 constexpr std::string_view kShuttingDown = "SHUTTING_DOWN";
 constexpr std::string_view kCancelled = "CANCELLED";
 
-std::string bytes_of(const audit::Digest& digest) {
-    return std::string(audit::as_bytes(digest));
-}
-
 void to_proto(const projector::CommittedTrade& in, cpx::v1::DropCopyMessage& out) {
     const exchange::Obligation& t = in.trade;
     out.set_trade_id(t.id);
@@ -56,8 +52,8 @@ void to_proto(const projector::CommittedTrade& in, cpx::v1::DropCopyMessage& out
     out.set_window_end_ns(t.window_end_ns);
     out.set_seq(t.created_seq);
     out.set_position(in.position);
-    out.set_leaf_hash(bytes_of(in.leaf_hash));
-    out.set_chain_head(bytes_of(in.head));
+    out.set_leaf_hash(audit::bytes_of(in.leaf_hash));
+    out.set_chain_head(audit::bytes_of(in.head));
 }
 
 void to_proto(const surveillance::Alert& in, cpx::v1::AlertMessage& out) {

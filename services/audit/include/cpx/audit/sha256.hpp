@@ -34,6 +34,11 @@ inline std::string_view as_bytes(const Digest& digest) {
     return {reinterpret_cast<const char*>(digest.data()), digest.size()};
 }
 
+// The same bytes as a string of their own: a protobuf `bytes` field.
+inline std::string bytes_of(const Digest& digest) {
+    return std::string(as_bytes(digest));
+}
+
 // An incremental SHA-256: update() any number of times, then finish(). finish() leaves the
 // object ready for a new message, so one Sha256 can hash many.
 class Sha256 {
