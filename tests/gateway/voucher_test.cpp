@@ -2,8 +2,8 @@
 // created and funded out of the issuer's money; vouchers granted (idempotently by their
 // reference), revoked and listed; who may change and who may read what; the refusal of
 // every bad input at the RPC boundary with its status and reason; one redemption from
-// trade to settlement that gives a buyer 30% back; and garbage that must not hurt the
-// server.
+// trade to settlement that gives a buyer 30% back; a voucher spent as buying power by a
+// buyer short of money; and garbage that must not hurt the server.
 
 #include <chrono>
 #include <functional>
@@ -824,6 +824,55 @@ TEST_F(GatewayVouchers, ABuyersThirtyPercentVoucherPaysBackAtSettlement) {
     EXPECT_EQ(by_period.response.rows(0).period_start_ns(), spec.valid_from_ns());
     EXPECT_EQ(by_period.response.rows(0).redeemed_fen(), 3'000);
     EXPECT_EQ(by_period.response.rows(0).redemptions(), 1u);
+}
+
+TEST_F(GatewayVouchers, ABuyerShortOfMoneyBuysWithItsVoucherAsBuyingPower) {
+    // 30% of any deal. 40 bundles at 2.50 CNY are 10,000 fen: the voucher covers 3,000,
+    // and the order holds the other 7,000 plus a fen per bundle but one in money. The
+    // fixture's accounts each have an owner group, so only a program that allows
+    // affiliated deals can be counted before the provider is known.
+    cpx::v1::VoucherProgramSpec spec = program_spec(issuer_, 100'000);
+    spec.set_allow_affiliated(true);
+    const std::uint32_t program = create_program(spec);
+    ASSERT_NE(program, 0u);
+    const Party without = create_account(cpx::v1::ROLE_BUYER, "without-voucher");
+    const Party carol = create_account(cpx::v1::ROLE_BUYER, "carol");
+    ASSERT_TRUE(deposit(without, 7'039).ok());
+    ASSERT_TRUE(deposit(carol, 7'039).ok());
+    const std::uint64_t voucher = grant(program, carol, 20'000, "HH-BP-0001");
+    ASSERT_NE(voucher, 0u);
+    EXPECT_TRUE(refused(buy(without, kTokens, 250, 40), grpc::StatusCode::FAILED_PRECONDITION,
+                        "INSUFFICIENT_FUNDS"));
+    const auto bid = buy(carol, kTokens, 250, 40);
+    ASSERT_TRUE(bid.ok()) << bid.status.error_message();
+
+    const auto resting = balances(carol);
+    ASSERT_TRUE(resting.ok());
+    EXPECT_EQ(resting.response.reserved_fen(), 7'039);
+    EXPECT_EQ(resting.response.available_fen(), 0);
+    EXPECT_EQ(resting.response.voucher_fen(), 17'000);
+    const auto listed = programs_as(issuer_, program);
+    ASSERT_TRUE(listed.ok()) << listed.status.error_message();
+    EXPECT_EQ(listed.response.programs(0).held_fen(), 3'000);
+    EXPECT_EQ(listed.response.programs(0).budget_fen(), 97'000);
+    const auto held = vouchers_as(carol);
+    ASSERT_TRUE(held.ok());
+    ASSERT_EQ(held.response.vouchers_size(), 1);
+    EXPECT_EQ(held.response.vouchers(0).held_fen(), 3'000);
+
+    // The fill pays the voucher's share into escrow: the provider's price is all there.
+    const auto ask = sell(provider_, kTokens, 250, 40);
+    ASSERT_TRUE(ask.ok()) << ask.status.error_message();
+    const auto filled = balances(carol);
+    ASSERT_TRUE(filled.ok());
+    EXPECT_EQ(filled.response.unsettled_fen(), 10'000);
+    EXPECT_EQ(filled.response.reserved_fen(), 0);
+    EXPECT_EQ(filled.response.available_fen(), 39);
+    const auto after = vouchers_as(carol);
+    ASSERT_TRUE(after.ok());
+    EXPECT_EQ(after.response.vouchers(0).redeemed_fen(), 3'000);
+    EXPECT_EQ(after.response.vouchers(0).held_fen(), 0);
+    EXPECT_EQ(programs_as(operator_, program).response.programs(0).redeemed_fen(), 3'000);
 }
 
 // --- Hostile input ---------------------------------------------------------------------

@@ -340,7 +340,9 @@ class VoucherProjection : public ::testing::Test {
             const bool program_event = e.kind == VoucherEventKind::ProgramCreated ||
                                        e.kind == VoucherEventKind::ProgramFunded;
             const bool claim_event = e.kind == VoucherEventKind::Redeemed ||
-                                     e.kind == VoucherEventKind::RedemptionRefused;
+                                     e.kind == VoucherEventKind::RedemptionRefused ||
+                                     e.kind == VoucherEventKind::RedeemedAtFill ||
+                                     e.kind == VoucherEventKind::Returned;
             expected.push_back(
                 text(e.seq) + "|" + std::to_string(idx) + "|" +
                 std::to_string(static_cast<int>(e.kind)) + "|" + std::to_string(e.program) + "|" +
@@ -459,6 +461,67 @@ TEST_F(VoucherProjection, AnEligibleDealIsPaidTheProgramsShareByOneTransferFromI
                    "SELECT a.purpose, a.flags, a.created_seq = p.created_seq FROM voucher_programs "
                    "p JOIN ledger_accounts a ON a.id = p.budget_account_id"),
               std::vector<std::string>{"7|1|t|"});
+}
+
+TEST_F(VoucherProjection, ABuyDrawingOnAVoucherIsPaidAtItsFillAndReturnsWhatWasNotDelivered) {
+    const std::uint32_t program = create(hohhot());
+    // 7,039 fen is short of a 10,000 fen order: the voucher covers its 30% (3,000), and the
+    // order holds the rest plus a fen per unit but one in money.
+    const Party carol = x.buyer("carol", 7'039);
+    const std::uint64_t v = grant(program, carol, 100'000);
+    const Obligation half = deal(250, 40, pat, carol, kTokens, 20);
+    ASSERT_EQ(x.deposit(carol, 7'000), Code::None);
+    const Obligation none = trade(250, 40, pat, carol);  // never confirmed: it fails
+    const Party dana = x.buyer("dana", 7'039);
+    grant(program, dana, 100'000);
+    x.now += 10 * kMs;
+    ASSERT_EQ(x.send(TestExchange::buy(dana, 250, 40, "resting")), Code::None);
+    project();
+    // The resting order's cover is pending in the ledger and shown as held.
+    EXPECT_EQ(dump(db.url(),
+                   "SELECT budget_left_fen, held_fen, redeemed_fen, redemptions "
+                   "FROM voucher_program_status"),
+              std::vector<std::string>{"991000|3000|6000|2|"});
+    // Filled in a later batch, dana's payment posts the hold PostgreSQL already has;
+    // carol's orders took their cover and filled in one request, so the projector wrote
+    // each payment as one transfer (the hold and its post netted).
+    x.now += 10 * kMs;
+    ASSERT_EQ(x.send(TestExchange::sell(pat, 250, 40, "fills-dana")), Code::None);
+    const Obligation dana_trade = x.exchange.open_obligations().back();
+
+    EXPECT_EQ(settle_all(), 1u);  // half settles; the unconfirmed two fail
+    expect_everything_projected();
+    // The half-delivered deal returned the share of what was not delivered, the failed
+    // ones all of it.
+    const std::string budget = text(exchange::Exchange::voucher_budget_account(program));
+    EXPECT_EQ(
+        dump(db.url(),
+             "SELECT e.kind, e.trade_id, e.amount_fen, e.share_fen, t.flags, t.code, "
+             "t.debit_account_id, c.purpose, c.owner FROM voucher_events e JOIN transfers "
+             "t ON t.id = e.transfer_id JOIN ledger_accounts c ON c.id = "
+             "t.credit_account_id WHERE e.kind IN (7, 8) ORDER BY e.seq, e.idx"),
+        (std::vector<std::string>{
+            "7|" + text(half.id) + "|3000|3000|0|10|" + budget + "|3|" + text(carol.id) + "|",
+            "7|" + text(none.id) + "|3000|3000|0|10|" + budget + "|3|" + text(carol.id) + "|",
+            "7|" + text(dana_trade.id) + "|3000|3000|2|10|" + budget + "|3|" + text(dana.id) + "|",
+            "8|" + text(half.id) + "|1500|0|0|10|" +
+                text(ledger::account_id(carol.id, ledger::purpose::escrow)) + "|7|" +
+                text((std::uint64_t{1} << 40) + program) + "|",
+            "8|" + text(none.id) + "|3000|0|0|10|" +
+                text(ledger::account_id(carol.id, ledger::purpose::escrow)) + "|7|" +
+                text((std::uint64_t{1} << 40) + program) + "|",
+            "8|" + text(dana_trade.id) + "|3000|0|0|10|" +
+                text(ledger::account_id(dana.id, ledger::purpose::escrow)) + "|7|" +
+                text((std::uint64_t{1} << 40) + program) + "|"}));
+    EXPECT_EQ(dump(db.url(),
+                   "SELECT redeemed_fen, balance_fen FROM voucher_balances WHERE id = " + text(v)),
+              std::vector<std::string>{"1500|98500|"});
+    // The buyers' sides of these deals were decided at the fills: no claim at settlement.
+    EXPECT_EQ(sql("SELECT count(*) FROM voucher_events WHERE kind IN (5, 6)"), 0);
+    EXPECT_EQ(budget_left(program), 1'000'000 - 1'500);
+    EXPECT_EQ(sql("SELECT count(*) FROM ledger_accounts WHERE purpose = 3 AND credits_posted <> "
+                  "debits_posted"),
+              0);
 }
 
 TEST_F(VoucherProjection, APaymentIsCutByTheVouchersBalanceAndThenRefused) {

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
@@ -17,42 +18,15 @@
 
 #include "cpx/ledger/ledger.hpp"
 #include "cpx/store/database.hpp"
-#include "test_database.hpp"
+#include "voucher_schema_rows.hpp"
 
+namespace cpx::projector::test {
 namespace {
 
-using cpx::ledger::account_id;
 namespace purpose = cpx::ledger::purpose;
 
-// Exchange accounts: the issuer, two buyers and a provider.
-constexpr std::int64_t kIssuer = 10;
-constexpr std::int64_t kBuyer = 2;
-constexpr std::int64_t kOtherBuyer = 4;
-constexpr std::int64_t kProvider = 3;
-// Programs own their budget accounts under owners far above the exchange's accounts.
-constexpr std::uint64_t kProgramOwner = (std::uint64_t{1} << 40) + 1;
-
-const std::string kExternal = std::to_string(account_id(0, purpose::external_deposits));
-const std::string kIssuerMoney = std::to_string(account_id(kIssuer, purpose::available));
-const std::string kBuyerMoney = std::to_string(account_id(kBuyer, purpose::available));
-const std::string kOtherBuyerMoney = std::to_string(account_id(kOtherBuyer, purpose::available));
-const std::string kProviderMoney = std::to_string(account_id(kProvider, purpose::available));
-const std::string kBudget = std::to_string(account_id(kProgramOwner, purpose::voucher_budget));
-const std::string kBudget2 = std::to_string(account_id(kProgramOwner + 1, purpose::voucher_budget));
-
-// One program's columns, changeable one at a time.
-struct ProgramRow {
-    int id = 1;
-    std::int64_t share_bps = 3'000;
-    int mode = 1;  // discount
-    int side = 1;  // buyer
-    std::string approved_providers = "{}";
-    bool allow_both_sides = true;
-    std::int64_t valid_from_ns = 0;
-    std::int64_t valid_until_ns = 1'000'000'000'000'000'000;
-    std::string budget_account = kBudget;
-    std::int64_t created_seq = 5;
-};
+// Program 2's budget account.
+const std::string kBudget2 = budget(2);
 
 // A voucher event's columns; the defaults are a whole-share redemption of 300 fen (30% of
 // a 1,000 fen trade) by voucher 1 for the buyer of trade 1, paid by transfer 100.
@@ -98,92 +72,43 @@ EventRow refusal(const std::string& trade, std::int64_t seq, int reason) {
     return e;
 }
 
-std::string insert(const ProgramRow& p) {
-    return "INSERT INTO voucher_programs (id, issuer, name, initial_budget_fen, share_bps, mode, "
-           "side, cap_per_beneficiary_fen, cap_period_ns, pool_cap_fen, kinds, hubs, "
-           "accelerator_models, domestic_only, approved_providers, allow_affiliated, "
-           "allow_both_sides, valid_from_ns, valid_until_ns, budget_account_id, created_seq, "
-           "created_ts_ns) VALUES (" +
-           std::to_string(p.id) + ", " + std::to_string(kIssuer) + ", 'program " +
-           std::to_string(p.id) + "', 10000, " + std::to_string(p.share_bps) + ", " +
-           std::to_string(p.mode) + ", " + std::to_string(p.side) +
-           ", 0, 0, 0, 3, '{}', '{}', false, '" + p.approved_providers + "', false, " +
-           (p.allow_both_sides ? "true" : "false") + ", " + std::to_string(p.valid_from_ns) + ", " +
-           std::to_string(p.valid_until_ns) + ", " + p.budget_account + ", " +
-           std::to_string(p.created_seq) + ", 50)";
-}
-
+// Transfer `id` of `amount` fen in request `seq` (ts 100); the defaults are a voucher
+// payment from program 1's budget to the buyer's money.
 std::string transfer(std::int64_t id, std::int64_t amount, std::int64_t seq, std::int64_t user_data,
                      const std::string& debit = kBudget, const std::string& credit = kBuyerMoney,
                      int code = 10) {
-    return "INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, flags, "
-           "code, seq, ts_ns, user_data) VALUES (" +
-           std::to_string(id) + ", " + debit + ", " + credit + ", " + std::to_string(amount) +
-           ", 0, " + std::to_string(code) + ", " + std::to_string(seq) + ", 100, " +
-           std::to_string(user_data) + ")";
-}
-
-std::string account(const std::string& id, std::uint64_t owner, int purpose_value, int flags,
-                    std::int64_t created_seq = 1) {
-    return "INSERT INTO ledger_accounts (id, owner, purpose, flags, created_seq) VALUES (" + id +
-           ", " + std::to_string(owner) + ", " + std::to_string(purpose_value) + ", " +
-           std::to_string(flags) + ", " + std::to_string(created_seq) + ")";
+    TransferRow t;
+    t.id = id;
+    t.debit = debit;
+    t.credit = credit;
+    t.amount = amount;
+    t.code = code;
+    t.seq = seq;
+    t.user_data = user_data;
+    return insert(t);
 }
 
 // Trade `id`: the buyer buys 4 units at 250 fen (1,000 fen) from the provider, traded
 // at seq 10; settled at `settled_seq` with `delivered` units (0: not settled).
 std::string trade(std::int64_t id, std::int64_t settled_seq, std::int64_t delivered = 4) {
-    std::string sql =
-        "INSERT INTO obligations (id, instrument, buyer, provider, buy_order, sell_order, "
-        "price, quantity, amount_fen, traded_ns, window_end_ns, created_seq) VALUES (" +
-        std::to_string(id) + ", 1, " + std::to_string(kBuyer) + ", " + std::to_string(kProvider) +
-        ", 7, 8, 250, 4, 1000, 100, 200, 10);";
+    std::string sql = obligation(id, kBuyer, 7, 100, 200, 10) + ";";
     if (settled_seq > 0) {
-        const std::int64_t paid = 250 * delivered;
-        const std::int64_t fee = paid * 50 / 10'000;
-        sql +=
-            "INSERT INTO obligation_events (obligation_id, kind, seq, ts_ns, "
-            "delivered_quantity, paid_fen, fee_fen, refunded_fen) VALUES (" +
-            std::to_string(id) + ", 6, " + std::to_string(settled_seq) + ", 300, " +
-            std::to_string(delivered) + ", " + std::to_string(paid - fee) + ", " +
-            std::to_string(fee) + ", " + std::to_string(1'000 - paid) + ")";
+        sql += settlement(id, settled_seq, 300, delivered);
     }
     return sql;
 }
 
-// `statement` must be refused with `error`, and by the rule whose name or message
-// contains `fragment`: another rule refusing the row first would prove nothing about this
-// one.
-#define EXPECT_REFUSED(statement, error, fragment)                             \
-    do {                                                                       \
-        try {                                                                  \
-            statement;                                                         \
-            ADD_FAILURE() << #statement << " was accepted";                    \
-        } catch (const error& e) {                                             \
-            EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) \
-                << #statement << ": " << e.what();                             \
-        } catch (const std::exception& e) {                                    \
-            ADD_FAILURE() << #statement << " failed otherwise: " << e.what();  \
-        }                                                                      \
-    } while (false)
-
-class VoucherSchema : public ::testing::Test {
+class VoucherSchema : public VoucherTablesTest {
   protected:
-    VoucherSchema() : owned(cpx::store::connect(db.url())), connection(*owned) {
-        exec(account(kExternal, 0, purpose::external_deposits, 0) + ";" +
-             account(kIssuerMoney, kIssuer, purpose::available, 1) + ";" +
-             account(kBuyerMoney, kBuyer, purpose::available, 1) + ";" +
+    VoucherSchema() {
+        exec(exchange_accounts() + ";" +
              account(kOtherBuyerMoney, kOtherBuyer, purpose::available, 1) + ";" +
-             account(kProviderMoney, kProvider, purpose::available, 1) + ";" +
              account(kBudget, kProgramOwner, purpose::voucher_budget, 1, 5));
         // The issuer's deposit, and program 1 funded with 10,000 fen at its creation.
         exec(transfer(1, 1'000'000, 2, 0, kExternal, kIssuerMoney, 1));
         exec(transfer(2, 10'000, 5, 1, kIssuerMoney, kBudget));
-        exec(insert(ProgramRow{}), true);
-        exec(
-            "INSERT INTO voucher_events (seq, idx, kind, program, beneficiary, amount_fen, "
-            "ts_ns) VALUES (5, 0, 1, 1, 10, 10000, 50)",
-            true);
+        exec(insert(ProgramRow{}), "cpx_app");
+        exec(kProgramFunded, "cpx_app");
         // Voucher 1: 1,000 fen for the buyer.
         grant(1, 1'000, 6);
         // Trades 1-4 settled in full at seqs 11-14; each voucher payment is 300 fen.
@@ -194,14 +119,7 @@ class VoucherSchema : public ::testing::Test {
 
     void grant(std::int64_t id, std::int64_t face, std::int64_t seq,
                std::int64_t expiry = 1'000'000'000'000'000'000, int program = 1) {
-        exec(
-            "INSERT INTO vouchers (id, program, beneficiary, face_fen, expiry_ns, ref, "
-            "granted_seq, granted_ts_ns) VALUES (" +
-                std::to_string(id) + ", " + std::to_string(program) + ", 2, " +
-                std::to_string(face) + ", " + std::to_string(expiry) + ", 'v-" +
-                std::to_string(id) + "', " + std::to_string(seq) + ", " + std::to_string(seq * 10) +
-                ")",
-            true);
+        exec(voucher_row(id, face, seq, expiry, program, kBuyer), "cpx_app");
         EventRow e;
         e.seq = seq;
         e.kind = 3;
@@ -211,7 +129,7 @@ class VoucherSchema : public ::testing::Test {
         e.amount = face;
         e.share = 0;
         e.ts_ns = seq * 10;
-        exec(insert(e), true);
+        exec(insert(e), "cpx_app");
     }
 
     // Voucher `voucher`'s 300 fen for the buyer of `trade` (settled at seq 10 + trade),
@@ -224,29 +142,11 @@ class VoucherSchema : public ::testing::Test {
         e.voucher = std::to_string(voucher);
         exec(transfer(transfer_id, 300, e.seq, trade_id) + ";" + insert(e));
     }
-
-    void exec(const std::string& sql, bool as_app = false) {
-        pqxx::work tx(connection);
-        if (as_app) {
-            tx.exec0("SET LOCAL ROLE cpx_app");
-        }
-        tx.exec0(sql);
-        tx.commit();
-    }
-    std::int64_t scalar(const std::string& sql) {
-        pqxx::read_transaction tx(connection);
-        const pqxx::row row = tx.exec1(sql);
-        return row[0].is_null() ? -1 : row[0].as<std::int64_t>();
-    }
-
-    cpx::test::TestDatabase db;
-    std::unique_ptr<pqxx::connection> owned;
-    pqxx::connection& connection;
 };
 
 TEST_F(VoucherSchema, ARedemptionPaidByItsTransferIsAcceptedAndShownByTheViews) {
-    exec(transfer(100, 300, 11, 1), true);
-    exec(insert(EventRow{}), true);
+    exec(transfer(100, 300, 11, 1), "cpx_app");
+    exec(insert(EventRow{}), "cpx_app");
     EXPECT_EQ(scalar("SELECT funded_fen FROM voucher_program_status WHERE id = 1"), 10'000);
     EXPECT_EQ(scalar("SELECT budget_left_fen FROM voucher_program_status WHERE id = 1"), 9'700);
     EXPECT_EQ(scalar("SELECT redeemed_fen FROM voucher_program_status WHERE id = 1"), 300);
@@ -357,7 +257,7 @@ TEST_F(VoucherSchema, AVoucherNeverPaysPastItsFaceValue) {
     revoke.amount = 101;
     EXPECT_REFUSED(exec(insert(revoke)), pqxx::check_violation, "past its face value");
     revoke.amount = 100;
-    exec(insert(revoke), true);
+    exec(insert(revoke), "cpx_app");
     EXPECT_EQ(scalar("SELECT balance_fen FROM voucher_balances WHERE id = 1"), 0);
     EXPECT_EQ(scalar("SELECT revoked::int FROM voucher_balances WHERE id = 1"), 1);
 }
@@ -437,14 +337,11 @@ TEST_F(VoucherSchema, AnIneligibleDealIsNotPaid) {
     // Program 2 (provider 3 not on its list), program 3 (a rebate), program 4 (valid
     // only from ts 1,000), each with a voucher for the buyer and 10,000 fen.
     for (int id = 2; id <= 4; ++id) {
-        const std::string budget = std::to_string(account_id(
-            kProgramOwner + static_cast<std::uint64_t>(id) - 1, purpose::voucher_budget));
-        exec(account(budget, kProgramOwner + static_cast<std::uint64_t>(id) - 1,
-                     purpose::voucher_budget, 1, 5));
-        exec(transfer(id + 1, 10'000, 5, id, kIssuerMoney, budget));
+        exec(account(budget(id), budget_owner(id), purpose::voucher_budget, 1, 5));
+        exec(transfer(id + 1, 10'000, 5, id, kIssuerMoney, budget(id)));
         ProgramRow p;
         p.id = id;
-        p.budget_account = budget;
+        p.budget_account = budget(id);
         p.approved_providers = id == 2 ? "{5,6}" : "{}";
         p.mode = id == 3 ? 2 : 1;
         p.valid_from_ns = id == 4 ? 1'000 : 0;
@@ -454,10 +351,8 @@ TEST_F(VoucherSchema, AnIneligibleDealIsNotPaid) {
     // Trade 5 settled with 2 of its 4 units delivered: 30% of 500 fen is 150.
     exec(trade(5, 15, 2));
     const auto pay = [&](int program, std::int64_t trade_id, std::int64_t amount) {
-        const std::string budget = std::to_string(account_id(
-            kProgramOwner + static_cast<std::uint64_t>(program) - 1, purpose::voucher_budget));
         const std::int64_t transfer_id = 100 + program * 10 + trade_id;
-        exec(transfer(transfer_id, amount, 10 + trade_id, trade_id, budget));
+        exec(transfer(transfer_id, amount, 10 + trade_id, trade_id, budget(program)));
         EventRow e;
         e.seq = 10 + trade_id;
         e.program = program;
@@ -551,7 +446,7 @@ TEST_F(VoucherSchema, TheBudgetIsALedgerAccountThatCannotBeOverdrawn) {
 TEST_F(VoucherSchema, KindsReasonsAndShapesAreChecked) {
     exec(transfer(100, 300, 11, 1));
     EventRow unknown_kind;
-    unknown_kind.kind = 7;
+    unknown_kind.kind = 9;
     EXPECT_REFUSED(exec(insert(unknown_kind)), pqxx::foreign_key_violation, "unknown kind");
     // A reason without a limit that cut the share, and a cut share without a reason.
     EventRow no_cut;
@@ -591,7 +486,7 @@ TEST_F(VoucherSchema, TheRecordIsAppendOnlyEvenForItsOwner) {
         EXPECT_THROW(exec(sql), pqxx::insufficient_privilege) << sql;
     }
     // cpx_app may not even try.
-    EXPECT_THROW(exec("UPDATE voucher_events SET amount_fen = 1", true),
+    EXPECT_THROW(exec("UPDATE voucher_events SET amount_fen = 1", "cpx_app"),
                  pqxx::insufficient_privilege);
     EXPECT_EQ(scalar("SELECT count(*) FROM voucher_events"), 3);
 }
@@ -647,3 +542,4 @@ TEST_F(VoucherSchema, ConcurrentWritersCannotSpendOneBalanceTwice) {
 }
 
 }  // namespace
+}  // namespace cpx::projector::test

@@ -136,15 +136,17 @@ std::string describe(const cpx::v1::VoucherProgram& p) {
            std::to_string(s.issuer_account_id()) + ": " + std::to_string(s.share_bps()) + " bps " +
            mode_name(s.mode()) + " for the " + side_name(s.side()) + "; budget " +
            yuan(p.budget_fen()) + " CNY of " + yuan(p.funded_fen()) + " funded, " +
-           yuan(p.redeemed_fen()) + " CNY redeemed";
+           yuan(p.redeemed_fen()) + " CNY redeemed" +
+           (p.held_fen() > 0 ? ", " + yuan(p.held_fen()) + " CNY held by resting orders" : "");
 }
 
 std::string describe(const cpx::v1::Voucher& v) {
     return "voucher " + std::to_string(v.voucher_id()) + " of program " +
            std::to_string(v.program_id()) + " for account " +
            std::to_string(v.beneficiary_account_id()) + ": " + state_name(v.state()) +
-           ", balance " + yuan(v.balance_fen()) + " of " + yuan(v.face_fen()) + " CNY, expires " +
-           time_text(v.expiry_ns()) + ", ref " + v.grant_ref();
+           ", balance " + yuan(v.balance_fen()) + " of " + yuan(v.face_fen()) + " CNY" +
+           (v.held_fen() > 0 ? " (" + yuan(v.held_fen()) + " held by resting orders)" : "") +
+           ", expires " + time_text(v.expiry_ns()) + ", ref " + v.grant_ref();
 }
 
 int create_program(Client& client, const Args& a) {

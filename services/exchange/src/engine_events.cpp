@@ -57,10 +57,11 @@ void Exchange::release_open_interest(OrderRecord& record, Quantity quantity) {
     }
     AccountState& account = accounts_[record.account];
     if (record.side == Side::Buy) {
-        // Every caller releases all the order holds: the hold is voided.
+        // Every caller releases all the order holds: the holds are voided.
         assert(quantity == record.leaves);
         const Quantity leaves = record.leaves;
         record.leaves = 0;
+        resync_voucher_hold(record, 0, 0);
         rehold(record, 0, 0);
         record.leaves = leaves;
     } else {
@@ -79,9 +80,11 @@ void Exchange::apply_fill(OrderRecord& record, Price price, Quantity quantity,
     record.leaves -= quantity;
     assert(record.leaves >= 0);
     if (record.side == Side::Buy) {
-        // The fill pays the trade price into escrow; the rest of what it held at its
-        // reservation price becomes available again.
-        rehold(record, value, trade_id);
+        // The fill pays the trade price into escrow, the voucher's part from its cover
+        // and the rest from the money held; what the holds no longer need is released.
+        const Price voucher_part =
+            record.voucher != 0 ? pay_voucher_at_fill(record, value, trade_id) : 0;
+        rehold(record, value - voucher_part, trade_id);
     } else {
         CapacityPosition* position = position_of(account, record.capacity_key);
         assert(position != nullptr);
@@ -174,9 +177,27 @@ void Exchange::on_replaced(const Event& e) {
     AccountState& account = accounts_[record.account];
     const Quantity before = record.leaves;
     if (record.side == Side::Buy) {
+        // The holds are let go and taken anew for the new price and quantity, as the
+        // replace's risk check planned them (a voucher's cover is decided again).
+        record.leaves = 0;
+        resync_voucher_hold(record, 0, 0);
+        rehold(record, 0, 0);
+        if (record.voucher != 0) {
+            --voucher_orders_;
+        }
+        record.voucher = 0;
+        record.voucher_cover_fen = 0;
+        record.voucher_period = 0;
+        record.voucher_limited_by = 0;
+        record.voucher_cover_seq = 0;
+        record.voucher_cover_ns = 0;
         record.reserve_price = e.price;
         record.leaves = e.quantity;
-        rehold(record, 0, 0);
+        const matching::InstrumentSpec* spec = engine_.spec(record.instrument);
+        assert(spec != nullptr);
+        const BuyHold plan = plan_buy_hold(account, *spec, e.price, e.quantity, nullptr);
+        assert(plan.cash_fen <= free_money(account));
+        take_buy_hold(record, plan);
     } else {
         CapacityPosition* position = position_of(account, record.capacity_key);
         assert(position != nullptr);

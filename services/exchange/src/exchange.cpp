@@ -286,6 +286,10 @@ std::uint32_t Exchange::allocate_record() {
 void Exchange::release_record(std::uint32_t slot) {
     OrderRecord& record = records_[slot];
     assert(record.id != 0);
+    if (record.voucher != 0) {
+        assert(record.voucher_hold_transfer == 0 && voucher_orders_ > 0);
+        --voucher_orders_;
+    }
     AccountState& account = accounts_[record.account];
     if (record.prev != AccountState::kNoRecord) {
         records_[record.prev].next = record.next;
@@ -348,6 +352,8 @@ std::uint64_t Exchange::state_hash() const {
         h.add_signed(o.delivered_quantity);
         h.add_signed(o.delivered_ns);
         h.add_signed(o.due_ns);
+        h.add(o.voucher);
+        h.add_signed(o.voucher_fen);
     }
     for (const ProgramState& p : programs_) {
         h.add(p.spec.id);
@@ -355,12 +361,14 @@ std::uint64_t Exchange::state_hash() const {
         h.add_signed(p.granted_fen);
         h.add_signed(p.revoked_fen);
         h.add_signed(p.redeemed_fen);
+        h.add_signed(p.held_fen);
         h.add(p.redemptions);
     }
     for (const Voucher& v : vouchers_) {
         h.add(v.id);
         h.add_signed(v.redeemed_fen);
         h.add_signed(v.revoked_fen);
+        h.add_signed(v.held_fen);
     }
     for (const auto& [key, amount] : fund_refs_) {
         h.add(key.first);

@@ -2,9 +2,9 @@
 // account has an `available` ledger account (its own money); a buyer also has `escrow`
 // (paid for fills, awaiting delivery). A resting buy order holds its money as one
 // pending transfer from available to escrow, for its open quantity at its reservation
-// price: a fill posts what the fill cost out of it (the rest is released) and holds the
-// remainder anew; a cancel, expiry or rejection voids it. The balances the API shows are
-// the ledger's totals:
+// price less a voucher's cover (src/buying_power.cpp): a fill posts what the fill cost
+// out of it (the rest is released) and holds the remainder anew; a cancel, expiry or
+// rejection voids it. The balances the API shows are the ledger's totals:
 //
 //   balance   = available's credits_posted - debits_posted (deposits less purchases)
 //   reserved  = available's debits_pending (held by resting buy orders)
@@ -36,8 +36,9 @@ ledger::LedgerConfig Exchange::ledger_config(const ExchangeConfig& config) {
     // Two ledger accounts per exchange account (the operator's included), the
     // exchange's own, and a budget account per voucher program.
     c.accounts_max = 2 * (config.accounts_max + 2) + 8 + config.voucher_programs_max;
-    // One hold per order that can rest, and one for the incoming order of a command.
-    c.pending_max = config.order_capacity + 1;
+    // One hold per order that can rest and one for the incoming order of a command, and
+    // a voucher's cover for each order that draws on one.
+    c.pending_max = config.order_capacity + 1 + config.voucher_orders_max;
     return c;
 }
 
@@ -156,7 +157,7 @@ void Exchange::rehold(OrderRecord& record, Price spent_fen, std::uint64_t user_d
     } else {
         assert(spent_fen == 0);
     }
-    const Price want = record.leaves * record.reserve_price;
+    const Price want = cash_hold_of(record);
     if (want > 0) {
         // The risk checks made sure the account has this much free before the order (or
         // its replace) reached the book, and a fill only ever frees money.

@@ -138,7 +138,7 @@ CapacityPosition* Exchange::position_of(AccountState& account, std::uint32_t key
 
 Code Exchange::check_new_order_risk(const Request& r, AccountState& account,
                                     const matching::InstrumentSpec& spec, Price& reserve_price,
-                                    CapacityPosition*& position, bool& holds) {
+                                    CapacityPosition*& position, bool& holds, BuyHold& plan) {
     const Role role = account.spec.role;
     if ((r.side == Side::Buy && role != Role::Buyer) ||
         (r.side == Side::Sell && role != Role::Provider)) {
@@ -193,7 +193,9 @@ Code Exchange::check_new_order_risk(const Request& r, AccountState& account,
     if (notional > notional_max) {
         return Code::NotionalAboveAccountLimit;
     }
-    if (free_money(account) < notional) {
+    // Buying power: free money, and a voucher's cover when money alone falls short.
+    plan = plan_buy_hold(account, spec, reserve_price, r.quantity, nullptr);
+    if (free_money(account) < plan.cash_fen) {
         return Code::InsufficientFunds;
     }
     return Code::None;
@@ -204,9 +206,10 @@ void Exchange::on_new_order(const Request& r, AccountState& account) {
     Price reserve_price = 0;
     CapacityPosition* position = nullptr;
     bool holds = false;
+    BuyHold plan;
     if (spec != nullptr) {
         if (const Code code =
-                check_new_order_risk(r, account, *spec, reserve_price, position, holds);
+                check_new_order_risk(r, account, *spec, reserve_price, position, holds, plan);
             code != Code::None) {
             reject_command(r, account, code);
             return;
@@ -252,7 +255,7 @@ void Exchange::on_new_order(const Request& r, AccountState& account) {
     // What the order holds is taken before the engine sees it and given back by the
     // engine's events (fills, cancels), so every path out of the book releases it.
     if (holds && r.side == Side::Buy) {
-        rehold(record, 0, 0);
+        take_buy_hold(record, plan);
     } else if (holds) {
         position->offered += r.quantity;
         record.capacity_key = position->key;
@@ -312,10 +315,8 @@ void Exchange::on_cancel_or_replace(const Request& r, AccountState& account) {
     if (r.type == RequestType::Replace && r.quantity > 0 && r.price > 0) {
         // A replace may hold more: check the difference as a new order would be.
         if (record.side == Side::Buy) {
-            Price before = 0;
             Price after = 0;
-            if (!multiply(record.reserve_price, record.leaves, before) ||
-                !multiply(r.price, r.quantity, after)) {
+            if (!multiply(r.price, r.quantity, after)) {
                 reject_command(r, account, Code::Overflow);
                 return;
             }
@@ -324,7 +325,12 @@ void Exchange::on_cancel_or_replace(const Request& r, AccountState& account) {
                 reject_command(r, account, Code::NotionalAboveAccountLimit);
                 return;
             }
-            if (after > before && free_money(account) < after - before) {
+            // The replaced order's holds are free for it: the plan is what on_replaced
+            // will hold once it has let them go.
+            const matching::InstrumentSpec* spec = engine_.spec(record.instrument);
+            assert(spec != nullptr);
+            const BuyHold plan = plan_buy_hold(account, *spec, r.price, r.quantity, &record);
+            if (free_money(account) + cash_hold_of(record) < plan.cash_fen) {
                 reject_command(r, account, Code::InsufficientFunds);
                 return;
             }

@@ -154,10 +154,13 @@ SettlementAmounts Exchange::close_obligation(Obligation& o, bool failed) {
             std::min(share_of(moved.refunded_fen, config_.settlement.penalty_bps), held);
         taken += moved.penalty_fen;
     }
+    // A voucher's part of what was not delivered goes back to its budget, not to the
+    // buyer; the buyer is refunded the rest.
+    const Price returned = return_voucher_part(o, delivered_fen, failed);
     Netted& net = netting_[{o.buyer, o.provider}];
     net.amounts.paid_fen += moved.paid_fen;
     net.amounts.fee_fen += moved.fee_fen;
-    net.amounts.refunded_fen += moved.refunded_fen;
+    net.amounts.refunded_fen += moved.refunded_fen - returned;
     net.amounts.penalty_fen += moved.penalty_fen;
     ++net.obligations;
     AccountState& provider = accounts_[o.provider];

@@ -488,6 +488,7 @@ void Exchange::save_snapshot(std::string& out) const {
     w.svarint(config_.settlement.dispute_period_ns);
     w.varint(config_.voucher_programs_max);
     w.varint(config_.vouchers_max);
+    w.varint(config_.voucher_orders_max);
 
     w.tag("XSCL");
     w.svarint(now_ns_);
@@ -566,6 +567,13 @@ void Exchange::save_snapshot(std::string& out) const {
             w.svarint(r.filled);
             w.varint(r.capacity_key);
             w.varint(r.hold_transfer);
+            w.varint(r.voucher);
+            w.svarint(r.voucher_cover_fen);
+            w.varint(r.voucher_hold_transfer);
+            w.svarint(r.voucher_period);
+            w.varint(r.voucher_limited_by);
+            w.varint(r.voucher_cover_seq);
+            w.svarint(r.voucher_cover_ns);
             w.svarint(r.ts_ns);
             save_text(w, r.client_order_id);
         }
@@ -622,6 +630,9 @@ void Exchange::save_snapshot(std::string& out) const {
         w.svarint(o.delivered_ns);
         w.svarint(o.due_ns);
         w.varint(o.created_seq);
+        w.varint(o.voucher);
+        w.svarint(o.voucher_fen);
+        w.svarint(o.voucher_period);
     }
 
     save_vouchers(w);
@@ -710,6 +721,7 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
         const Timestamp dispute_period_ns = in.svarint();
         const std::uint64_t voucher_programs_max = in.varint();
         const std::uint64_t vouchers_max = in.varint();
+        const std::uint64_t voucher_orders_max = in.varint();
         if (!in.ok()) {
             return failed();
         }
@@ -717,7 +729,8 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
             penalty_bps != config_.settlement.penalty_bps ||
             dispute_period_ns != config_.settlement.dispute_period_ns ||
             voucher_programs_max != config_.voucher_programs_max ||
-            vouchers_max != config_.vouchers_max) {
+            vouchers_max != config_.vouchers_max ||
+            voucher_orders_max != config_.voucher_orders_max) {
             in.fail(
                 "config mismatch: the settlement rules, obligations_max or the voucher limits "
                 "differ");
@@ -854,6 +867,13 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
             r.filled = in.svarint();
             r.capacity_key = in.varint32();
             r.hold_transfer = in.varint();
+            r.voucher = in.varint();
+            r.voucher_cover_fen = in.svarint();
+            r.voucher_hold_transfer = in.varint();
+            r.voucher_period = in.svarint();
+            r.voucher_limited_by = static_cast<std::uint16_t>(in.varint32());
+            r.voucher_cover_seq = in.varint();
+            r.voucher_cover_ns = in.svarint();
             r.ts_ns = in.svarint();
             r.client_order_id = load_text<kClientOrderIdBytesMax>(in);
             if (!in.ok()) {
@@ -999,6 +1019,9 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
             o.delivered_ns = in.svarint();
             o.due_ns = in.svarint();
             o.created_seq = in.varint();
+            o.voucher = in.varint();
+            o.voucher_fen = in.svarint();
+            o.voucher_period = in.svarint();
             if (!in.ok()) {
                 return failed();
             }
@@ -1012,7 +1035,8 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
                 __builtin_mul_overflow(o.price, o.quantity, &o.amount_fen) ||
                 o.delivered_quantity < 0 || o.delivered_quantity > o.quantity ||
                 (o.state == ObligationState::Delivered && o.delivered_quantity == 0) ||
-                o.created_seq > request_seq) {
+                o.created_seq > request_seq || o.voucher_fen < 0 || o.voucher_period < 0 ||
+                (o.voucher == 0) != (o.voucher_fen == 0) || o.voucher_fen > o.amount_fen) {
                 in.fail("bad obligation entry");
                 return failed();
             }
@@ -1034,23 +1058,30 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
             in.fail("ledger: " + ledger_error);
             return failed();
         }
-        // Every open buy holds its open quantity at its reservation price, and nothing
-        // else is held.
+        // Every open buy holds what its state calls for, in money and in a voucher's
+        // cover (src/buying_power.cpp), and nothing else is held.
+        if (!rebuild_voucher_holds(request_seq)) {
+            in.fail("an order holds a voucher it may not hold");
+            return failed();
+        }
         std::uint32_t holds = 0;
         for (std::size_t id = 1; id < accounts_.size(); ++id) {
             for (std::uint32_t slot = accounts_[id].live_head; slot != AccountState::kNoRecord;
                  slot = records_[slot].next) {
                 const OrderRecord& r = records_[slot];
-                if (r.hold_transfer == 0) {
-                    continue;
-                }
-                const ledger::Transfer* hold = ledger_.pending(r.hold_transfer);
-                if (r.side != Side::Buy || hold == nullptr ||
-                    hold->amount != r.leaves * r.reserve_price) {
+                const auto matches = [&](std::uint64_t transfer_id, Price amount) {
+                    if (transfer_id == 0) {
+                        return amount == 0;
+                    }
+                    const ledger::Transfer* hold = ledger_.pending(transfer_id);
+                    ++holds;
+                    return r.side == Side::Buy && hold != nullptr && hold->amount == amount;
+                };
+                if (!matches(r.hold_transfer, cash_hold_of(r)) ||
+                    !matches(r.voucher_hold_transfer, voucher_hold_of(r))) {
                     in.fail("an order's hold does not match the ledger");
                     return failed();
                 }
-                ++holds;
             }
         }
         if (holds != ledger_.pending_count()) {
@@ -1062,6 +1093,11 @@ bool Exchange::load_snapshot(std::string_view bytes, std::string& error) {
         std::vector<Price> escrowed(accounts_.size(), 0);
         std::vector<Price> owed(accounts_.size(), 0);
         for (const Obligation& o : obligations_) {
+            if (o.voucher > vouchers_.size() ||
+                (o.voucher != 0 && vouchers_[o.voucher - 1].beneficiary != o.buyer)) {
+                in.fail("an obligation names a voucher its buyer does not hold");
+                return failed();
+            }
             if (__builtin_add_overflow(escrowed[o.buyer], o.amount_fen, &escrowed[o.buyer]) ||
                 __builtin_add_overflow(owed[o.provider], o.amount_fen, &owed[o.provider])) {
                 in.fail("obligations overflow");

@@ -4,7 +4,9 @@
 // the tallies that the caps and reports read, and the funding references. Everything is written in
 // key order, so saving a restored exchange gives the same bytes. A load checks every field as a
 // grant or redemption would have, and, once the ledger is loaded, that each program's
-// budget account holds what was funded less what was redeemed.
+// budget account holds what was funded less what was redeemed, with the covers of resting
+// buy orders pending. Those covers are not saved here: the order records carry them, and
+// the load adds them up again (rebuild_voucher_holds).
 
 #include <algorithm>
 #include <cassert>
@@ -235,8 +237,8 @@ bool Exchange::load_vouchers(SnapshotReader& in) {
         tally.redemptions = in.varint();
         if (in.ok() &&
             (program == 0 || program > programs_.size() || beneficiary >= accounts_.size() ||
-             !account_with_role(provider, Role::Provider) || period < 0 ||
-             tally.redeemed_fen <= 0 || tally.redemptions == 0 ||
+             !account_with_role(provider, Role::Provider) || period < 0 || tally.redeemed_fen < 0 ||
+             tally.redemptions == 0 ||
              !voucher_tallies_
                   .emplace(std::make_tuple(program, beneficiary, provider, period), tally)
                   .second)) {
@@ -301,7 +303,7 @@ bool Exchange::vouchers_match_ledger(SnapshotReader& in) const {
     for (const ProgramState& p : programs_) {
         const ledger::Account* budget = ledger_.account(voucher_budget_account(p.spec.id));
         if (budget == nullptr || budget->credit_balance() != p.funded_fen - p.redeemed_fen ||
-            budget->debits_pending != 0) {
+            budget->debits_pending != p.held_fen) {
             return in.fail("a voucher program's budget does not match the ledger");
         }
     }

@@ -101,6 +101,10 @@ const char* voucher_event_name(VoucherEventKind kind) {
             return "redeemed";
         case VoucherEventKind::RedemptionRefused:
             return "redemption_refused";
+        case VoucherEventKind::RedeemedAtFill:
+            return "redeemed_at_fill";
+        case VoucherEventKind::Returned:
+            return "returned";
     }
     return "unknown";
 }
@@ -125,7 +129,8 @@ VoucherProgramView Exchange::program_view(std::uint32_t program) const {
     view.funded_fen = p.funded_fen;
     const ledger::Account* budget = ledger_.account(voucher_budget_account(program));
     assert(budget != nullptr);
-    view.budget_fen = budget->credit_balance();
+    view.budget_fen = budget->available();
+    view.held_fen = p.held_fen;
     view.granted_fen = p.granted_fen;
     view.revoked_fen = p.revoked_fen;
     view.redeemed_fen = p.redeemed_fen;
@@ -144,7 +149,7 @@ Price Exchange::voucher_balance_of(const AccountState& account) const {
     for (const std::uint64_t id : account.vouchers) {
         const Voucher& v = vouchers_[id - 1];
         if (voucher_state(v, now_ns_) == VoucherState::Active) {
-            sum += v.balance_fen();
+            sum += v.free_fen();
         }
     }
     return sum;
@@ -362,7 +367,8 @@ Code Exchange::revoke_voucher(const Request& r) {
         return Code::VoucherNotActive;
     }
     ProgramState& program = programs_[v.program - 1];
-    v.revoked_fen = v.balance_fen();
+    // What resting orders hold stays theirs: a fill pays it as the order was promised.
+    v.revoked_fen = v.free_fen();
     v.revoked_ns = now_ns_;
     program.revoked_fen += v.revoked_fen;
     emit_voucher({.kind = VoucherEventKind::Revoked,
@@ -476,8 +482,48 @@ void Exchange::redeem_vouchers(const Obligation& o) {
     }
     // The buyer's claim first; the provider's second, so a program that forbids both
     // sides claiming one deal refuses the provider's claim when the buyer was paid.
-    const std::uint32_t buyer_paid_by = redeem_side(o, VoucherSide::Buyer, 0);
+    // A buyer whose order held a voucher's cover was paid at the fill: its side of the
+    // deal is decided (see "Buying power" in vouchers.hpp).
+    const std::uint32_t buyer_paid_by =
+        o.voucher != 0 ? vouchers_[o.voucher - 1].program : redeem_side(o, VoucherSide::Buyer, 0);
     redeem_side(o, VoucherSide::Provider, buyer_paid_by);
+}
+
+std::size_t Exchange::vouchers_by_expiry(const AccountState& account, VoucherOrder& out) const {
+    const std::size_t count = account.vouchers.size();
+    assert(count <= out.size());
+    std::copy(account.vouchers.begin(), account.vouchers.end(), out.begin());
+    std::sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(count),
+              [&](std::uint64_t a, std::uint64_t b) {
+                  const Voucher& va = vouchers_[a - 1];
+                  const Voucher& vb = vouchers_[b - 1];
+                  return va.expiry_ns != vb.expiry_ns ? va.expiry_ns < vb.expiry_ns : a < b;
+              });
+    return count;
+}
+
+std::pair<Code, int> Exchange::instrument_refusal(const VoucherProgramSpec& rules,
+                                                  const matching::InstrumentSpec& spec) const {
+    const auto model_it = instrument_models_.find(spec.id);
+    const std::string_view model =
+        model_it == instrument_models_.end() ? std::string_view{} : model_it->second;
+    const bool domestic =
+        !model.empty() &&
+        std::any_of(accelerator_table_.begin(), accelerator_table_.end(),
+                    [&](const AcceleratorModel& m) { return m.model == model && m.domestic; });
+    if ((rules.kinds & kind_bit(spec.kind)) == 0) {
+        return {Code::KindNotEligible, 0};
+    }
+    if (!rules.hubs.empty() && !contains(rules.hubs, spec.hub.view())) {
+        return {Code::HubNotEligible, 1};
+    }
+    if (!rules.accelerator_models.empty() && !contains(rules.accelerator_models, model)) {
+        return {Code::AcceleratorNotEligible, 2};
+    }
+    if (rules.domestic_only && !domestic) {
+        return {Code::NotDomesticChip, 3};
+    }
+    return {Code::None, 4};
 }
 
 std::uint32_t Exchange::redeem_side(const Obligation& o, VoucherSide side,
@@ -489,14 +535,6 @@ std::uint32_t Exchange::redeem_side(const Obligation& o, VoucherSide side,
     }
     const matching::InstrumentSpec* spec = engine_.spec(o.instrument);
     assert(spec != nullptr);
-    const auto model_it = instrument_models_.find(o.instrument);
-    const std::string_view model =
-        model_it == instrument_models_.end() ? std::string_view{} : model_it->second;
-    const bool domestic =
-        !model.empty() &&
-        std::any_of(accelerator_table_.begin(), accelerator_table_.end(),
-                    [&](const AcceleratorModel& m) { return m.model == model && m.domestic; });
-    const std::string_view hub = spec->hub.view();
     const std::string& buyer_group = accounts_[o.buyer].spec.owner_group;
     const bool affiliated =
         !buyer_group.empty() && buyer_group == accounts_[o.provider].spec.owner_group;
@@ -504,17 +542,8 @@ std::uint32_t Exchange::redeem_side(const Obligation& o, VoucherSide side,
         other_paid_by != 0 && !programs_[other_paid_by - 1].spec.allow_both_sides;
     const Price settled_fen = o.price * o.delivered_quantity;
 
-    // The account's vouchers, earliest expiry first (then oldest): the one that runs out
-    // soonest is used first. At most kVouchersPerAccountMax, so no allocation.
-    std::array<std::uint64_t, kVouchersPerAccountMax> order{};
-    const std::size_t count = account.vouchers.size();
-    std::copy(account.vouchers.begin(), account.vouchers.end(), order.begin());
-    std::sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(count),
-              [&](std::uint64_t a, std::uint64_t b) {
-                  const Voucher& va = vouchers_[a - 1];
-                  const Voucher& vb = vouchers_[b - 1];
-                  return va.expiry_ns != vb.expiry_ns ? va.expiry_ns < vb.expiry_ns : a < b;
-              });
+    VoucherOrder order{};
+    const std::size_t count = vouchers_by_expiry(account, order);
 
     // The refusal to report if none pays: the voucher that passed the most stages.
     int best_stage = -1;
@@ -528,13 +557,17 @@ std::uint32_t Exchange::redeem_side(const Obligation& o, VoucherSide side,
                                         ? 0
                                         : (o.traded_ns - rules.valid_from_ns) / rules.cap_period_ns;
         const Price share_fen = share_of(settled_fen, rules.share_bps);
+        // What resting buy orders hold of a voucher, a cap or the pool is theirs.
         const auto used = voucher_cap_used_.find({v.program, who, period});
-        const Price cap_used = used == voucher_cap_used_.end() ? 0 : used->second;
+        const auto held = voucher_cap_held_.find({v.program, who, period});
+        const Price cap_taken = (used == voucher_cap_used_.end() ? 0 : used->second) +
+                                (held == voucher_cap_held_.end() ? 0 : held->second);
         const Price cap_left = rules.cap_per_beneficiary_fen == 0
                                    ? kUnlimited
-                                   : rules.cap_per_beneficiary_fen - cap_used;
-        const Price pool_left =
-            rules.pool_cap_fen == 0 ? kUnlimited : rules.pool_cap_fen - program.redeemed_fen;
+                                   : rules.cap_per_beneficiary_fen - cap_taken;
+        const Price pool_left = rules.pool_cap_fen == 0
+                                    ? kUnlimited
+                                    : rules.pool_cap_fen - program.redeemed_fen - program.held_fen;
         const ledger::Account* budget = ledger_.account(voucher_budget_account(v.program));
         const Price budget_left = budget->available();
 
@@ -553,11 +586,11 @@ std::uint32_t Exchange::redeem_side(const Obligation& o, VoucherSide side,
         };
         check(o.traded_ns >= rules.valid_from_ns && o.traded_ns < rules.valid_until_ns,
               Code::OutsideProgramPeriod);
-        check((rules.kinds & kind_bit(spec->kind)) != 0, Code::KindNotEligible);
-        check(rules.hubs.empty() || contains(rules.hubs, hub), Code::HubNotEligible);
-        check(rules.accelerator_models.empty() || contains(rules.accelerator_models, model),
-              Code::AcceleratorNotEligible);
-        check(!rules.domestic_only || domestic, Code::NotDomesticChip);
+        if (reason == Code::None) {
+            const auto [refusal, passed] = instrument_refusal(rules, *spec);
+            stage += passed;
+            reason = refusal;
+        }
         check(rules.approved_providers.empty() ||
                   std::binary_search(rules.approved_providers.begin(),
                                      rules.approved_providers.end(), o.provider),
@@ -569,7 +602,7 @@ std::uint32_t Exchange::redeem_side(const Obligation& o, VoucherSide side,
               Code::NotFullyDelivered);
         check(v.revoked_ns == 0, Code::VoucherNotActive);
         check(now_ns_ < v.expiry_ns, Code::VoucherExpired);
-        check(v.balance_fen() > 0, Code::VoucherUsedUp);
+        check(v.free_fen() > 0, Code::VoucherUsedUp);
         check(cap_left > 0, Code::BeneficiaryCapReached);
         check(pool_left > 0, Code::PoolCapReached);
         check(budget_left > 0, Code::BudgetExhausted);
@@ -596,7 +629,7 @@ std::uint32_t Exchange::redeem_side(const Obligation& o, VoucherSide side,
                 limited_by = why;
             }
         };
-        limit(v.balance_fen(), Code::VoucherUsedUp);
+        limit(v.free_fen(), Code::VoucherUsedUp);
         limit(cap_left, Code::BeneficiaryCapReached);
         limit(pool_left, Code::PoolCapReached);
         limit(budget_left, Code::BudgetExhausted);

@@ -474,6 +474,7 @@ void to_proto(const exchange::VoucherProgramView& in, cpx::v1::VoucherProgram& o
     out.set_vouchers(in.vouchers);
     out.set_redemptions(in.redemptions);
     out.set_created_ns(in.created_ns);
+    out.set_held_fen(in.held_fen);
 }
 
 void to_proto(const exchange::VoucherView& in, cpx::v1::Voucher& out) {
@@ -491,6 +492,7 @@ void to_proto(const exchange::VoucherView& in, cpx::v1::Voucher& out) {
     out.set_granted_seq(v.granted_seq);
     out.set_state(to_proto(in.state));
     out.set_grant_ref(in.ref);
+    out.set_held_fen(v.held_fen);
 }
 
 void to_proto(const exchange::VoucherReportRow& in, cpx::v1::VoucherReportRow& out) {

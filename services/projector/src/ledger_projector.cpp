@@ -345,18 +345,20 @@ void copy_vouchers(Copier& copier, const Batch& batch) {
     if (!batch.voucher_events.empty()) {
         copier.copy(
             "COPY voucher_events (seq, idx, kind, program, voucher, trade_id, side, beneficiary, "
-            "provider, amount_fen, share_fen, reason, transfer_id, cap_period, ts_ns) FROM STDIN "
-            "(FORMAT binary)",
+            "provider, amount_fen, share_fen, reason, transfer_id, cap_period, ts_ns, cover_seq, "
+            "cover_ns) FROM STDIN (FORMAT binary)",
             batch.voucher_events, [](CopyWriter& w, const detail::VoucherEventRow& row) {
                 const exchange::VoucherEvent& e = row.event;
                 const bool program_event = e.kind == VoucherEventKind::ProgramCreated ||
                                            e.kind == VoucherEventKind::ProgramFunded;
                 const bool claim = e.kind == VoucherEventKind::Redeemed ||
-                                   e.kind == VoucherEventKind::RedemptionRefused;
+                                   e.kind == VoucherEventKind::RedemptionRefused ||
+                                   e.kind == VoucherEventKind::RedeemedAtFill ||
+                                   e.kind == VoucherEventKind::Returned;
                 const auto id_or_null = [&w](std::uint64_t id) {
                     w.int8_or_null(static_cast<std::int64_t>(id), id == 0);
                 };
-                w.row(15);
+                w.row(17);
                 w.int8(static_cast<std::int64_t>(e.seq));
                 w.int4(static_cast<std::int32_t>(row.idx));
                 w.int2(static_cast<std::int16_t>(e.kind));
@@ -377,6 +379,10 @@ void copy_vouchers(Copier& copier, const Batch& batch) {
                 // The cap period is a redemption's or a refusal's (period 0 is a value).
                 w.int8_or_null(e.cap_period, !claim);
                 w.int8(e.ts_ns);
+                // When a buy order took the cover a payment at its fill spends.
+                const bool at_fill = e.kind == VoucherEventKind::RedeemedAtFill;
+                w.int8_or_null(static_cast<std::int64_t>(e.cover_seq), !at_fill);
+                w.int8_or_null(e.cover_ns, !at_fill);
             });
     }
 }

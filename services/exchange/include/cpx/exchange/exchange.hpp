@@ -5,6 +5,7 @@
 // depends only on the requests (their timestamps included), so a journal of requests
 // replayed into a new Exchange rebuilds the same state and the same output.
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -49,7 +50,7 @@ struct ExchangeConfig {
     // Accounts the exchange can admit; each has two ledger accounts, allocated up front.
     std::uint32_t accounts_max = 1u << 16;
     // Obligations not yet settled or failed, at most; an order that could trade past
-    // this is refused (ObligationLimitReached). The table's address space (112 bytes
+    // this is refused (ObligationLimitReached). The table's address space (136 bytes
     // each) is reserved up front and backed by memory as it fills.
     std::uint32_t obligations_max = 1u << 23;
     SettlementRules settlement;
@@ -57,6 +58,10 @@ struct ExchangeConfig {
     // account in the ledger, allocated up front).
     std::uint32_t voucher_programs_max = 1u << 10;
     std::uint32_t vouchers_max = 1u << 20;
+    // Resting buy orders that draw on a voucher at once (buying power: each holds a
+    // second pending transfer, and the ledger's tables are allocated up front); past it,
+    // a buy must be covered by money alone.
+    std::uint32_t voucher_orders_max = 1u << 16;
 };
 
 // One provider's registered capacity for one (kind, hub, window).
@@ -166,6 +171,19 @@ class Exchange {
         Quantity leaves = 0;
         Quantity filled = 0;
         std::uint64_t hold_transfer = 0;  // a buy's pending transfer in the ledger, or 0
+        // A buy that draws on a voucher (see "Buying power" in vouchers.hpp): the voucher,
+        // what it may still pay for this order (its cover less what fills took), the
+        // pending transfer from the program's budget, the cap period the cover counts in,
+        // and the limit that cut the cover when the order took it (a Code, or 0).
+        std::uint64_t voucher = 0;
+        Price voucher_cover_fen = 0;
+        std::uint64_t voucher_hold_transfer = 0;
+        std::int64_t voucher_period = 0;
+        std::uint16_t voucher_limited_by = 0;
+        // The request (journal seq) and time at which the order took its cover: its
+        // placement or its last replace. Eligibility was judged then.
+        std::uint64_t voucher_cover_seq = 0;
+        Timestamp voucher_cover_ns = 0;
         std::uint32_t capacity_key = 0;
         std::uint32_t prev = AccountState::kNoRecord;
         std::uint32_t next = AccountState::kNoRecord;
@@ -256,6 +274,15 @@ class Exchange {
     void redeem_vouchers(const Obligation& o);
     // Pays one side's claim; returns the program that paid, or 0.
     std::uint32_t redeem_side(const Obligation& o, VoucherSide side, std::uint32_t other_paid_by);
+    // An account's voucher ids, earliest expiry first (then oldest): the one that runs
+    // out soonest is used first. At most kVouchersPerAccountMax, so no allocation.
+    using VoucherOrder = std::array<std::uint64_t, kVouchersPerAccountMax>;
+    std::size_t vouchers_by_expiry(const AccountState& account, VoucherOrder& out) const;
+    // The first of the instrument stages (kind, hub, accelerator model, domestic chip)
+    // the program refuses the instrument at, with the number of stages passed before it;
+    // Code::None and 4 when it passes them all.
+    std::pair<Code, int> instrument_refusal(const VoucherProgramSpec& rules,
+                                            const matching::InstrumentSpec& spec) const;
     // Reports a voucher event, stamped with the request's seq and time.
     void emit_voucher(VoucherEvent event);
     // The vouchers' part of a snapshot (src/voucher_snapshot.cpp); the ledger check runs
@@ -271,11 +298,21 @@ class Exchange {
     AccountState* find_account(AccountId id);
     AccountState* session_account(SessionId session);
 
+    // What a buy of quantity at reserve_price holds: the cash, and the voucher cover when free
+    // money alone does not cover it. `own` is the order being replaced, whose holds count as free.
+    struct BuyHold {
+        Price cash_fen = 0;
+        std::uint64_t voucher = 0;
+        Price cover_fen = 0;
+        std::int64_t period = 0;
+        Code limited_by = Code::None;
+    };
+
     // Pre-trade risk.
     bool take_rate_token(AccountState& account, Timestamp now_ns);
     Code check_new_order_risk(const Request& r, AccountState& account,
                               const matching::InstrumentSpec& spec, Price& reserve_price,
-                              CapacityPosition*& position, bool& holds);
+                              CapacityPosition*& position, bool& holds, BuyHold& plan);
     CapacityPosition* position_of(AccountState& account, std::uint32_t key);
     // An account's limits per order: its own, or the exchange's defaults.
     Quantity quantity_max_of(const AccountState& account) const;
@@ -301,9 +338,30 @@ class Exchange {
                             std::uint32_t flags, std::uint32_t code, std::uint64_t pending_id,
                             std::uint64_t user_data, std::uint64_t* id_out);
     Code deposit(AccountState& account, Price amount_fen, bool to_collateral);
-    // Makes a buy order's hold equal its open quantity at its reservation price: posts
-    // spent_fen (what a fill cost) out of the current hold, or voids it, then holds anew.
+    // Makes a buy order's money hold equal cash_hold_of(record): posts spent_fen (the
+    // cash a fill cost) out of the current hold, or voids it, then holds anew.
     void rehold(OrderRecord& record, Price spent_fen, std::uint64_t user_data);
+
+    // Buying power (src/buying_power.cpp; the rules are in vouchers.hpp).
+    BuyHold plan_buy_hold(const AccountState& account, const matching::InstrumentSpec& spec,
+                          Price reserve_price, Quantity quantity, const OrderRecord* own) const;
+    void take_buy_hold(OrderRecord& record, const BuyHold& plan);
+    // The holds a buy record's state calls for: the voucher's (its share of the open value,
+    // at most the cover left) and the cash (the rest, plus the rounding margin).
+    Price voucher_hold_of(const OrderRecord& record) const;
+    Price cash_hold_of(const OrderRecord& record) const;
+    // Makes the voucher hold equal voucher_hold_of(record), first posting paid_fen (a
+    // fill's voucher part) out of it to escrow; returns the posting transfer's id.
+    std::uint64_t resync_voucher_hold(OrderRecord& record, Price paid_fen, std::uint64_t trade_id);
+    // A fill of a buy that holds a voucher cover: pays the voucher's part into escrow and
+    // returns it (the cash part is the rest of the fill's value).
+    Price pay_voucher_at_fill(OrderRecord& record, Price value_fen, std::uint64_t trade_id);
+    // The voucher's part of what an obligation did not deliver, back to its budget.
+    Price return_voucher_part(const Obligation& o, Price delivered_fen, bool failed);
+    // Held amounts of every voucher, program and cap, recomputed from the live records
+    // (a snapshot load, at journal seq request_seq); false when a record's voucher is not
+    // one it may hold.
+    bool rebuild_voucher_holds(std::uint64_t request_seq);
 
     // Order records.
     std::uint32_t allocate_record();
@@ -382,6 +440,7 @@ class Exchange {
         Price granted_fen = 0;
         Price revoked_fen = 0;
         Price redeemed_fen = 0;
+        Price held_fen = 0;  // covers of resting buy orders (the pool counts them)
         std::uint64_t vouchers = 0;
         std::uint64_t redemptions = 0;
         Timestamp created_ns = 0;
@@ -401,6 +460,10 @@ class Exchange {
     std::map<std::tuple<std::uint32_t, AccountId, AccountId, std::int64_t>, VoucherTally>
         voucher_tallies_;
     std::map<std::tuple<std::uint32_t, AccountId, std::int64_t>, Price> voucher_cap_used_;
+    // Live order records that draw on a voucher (at most voucher_orders_max).
+    std::uint32_t voucher_orders_ = 0;
+    // What resting buy orders hold of each (program, beneficiary, cap period) cap.
+    std::map<std::tuple<std::uint32_t, AccountId, std::int64_t>, Price> voucher_cap_held_;
     // The accelerator model each instrument is listed for (AddInstrument), if any.
     std::map<InstrumentId, std::string> instrument_models_;
     VoucherSink* voucher_sink_ = nullptr;

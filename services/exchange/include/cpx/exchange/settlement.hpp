@@ -78,18 +78,26 @@ struct Obligation {
     matching::Timestamp delivered_ns = 0;  // 0 until confirmed
     matching::Timestamp due_ns = 0;        // the end of the dispute period (see above)
     std::uint64_t created_seq = 0;         // the journal seq of the trade
+    // The voucher that paid part of the buyer's price at the fill (its cover was held by
+    // the buy order: see "Buying power" in vouchers.hpp), what it paid into escrow, and
+    // the cap period it counts in; 0 when none did.
+    std::uint64_t voucher = 0;
+    matching::Price voucher_fen = 0;
+    std::int64_t voucher_period = 0;
 };
 // Compared and hashed byte for byte by tests; kept in a table of fixed-size slots.
 static_assert(std::is_trivially_copyable_v<Obligation>);
 static_assert(std::has_unique_object_representations_v<Obligation>, "Obligation has padding");
-static_assert(sizeof(Obligation) == 112);
+static_assert(sizeof(Obligation) == 136);
 
 // What one settlement or failure moved, in fen.
 struct SettlementAmounts {
-    matching::Price paid_fen = 0;      // escrow to the provider, fee deducted
-    matching::Price fee_fen = 0;       // escrow to the exchange's fees
-    matching::Price refunded_fen = 0;  // escrow back to the buyer
-    matching::Price penalty_fen = 0;   // provider collateral to the buyer
+    matching::Price paid_fen = 0;  // escrow to the provider, fee deducted
+    matching::Price fee_fen = 0;   // escrow to the exchange's fees
+    // escrow back to the buyer, of which a voucher's part paid at the fill goes back to
+    // its budget (a Returned voucher event)
+    matching::Price refunded_fen = 0;
+    matching::Price penalty_fen = 0;  // provider collateral to the buyer
 };
 
 enum class ObligationEventKind : std::uint8_t {

@@ -38,8 +38,23 @@
 //
 // Modes. Rebate (Langfang): the buyer pays in full, and the voucher pays only when the
 // provider delivered the whole quantity and the obligation settled. Discount: the voucher
-// also pays for a partly delivered obligation, on what was delivered. (Buying power does
-// not yet count a discount voucher: a buy order still holds its whole price in cash.)
+// also pays for a partly delivered obligation, on what was delivered.
+//
+// Buying power. A buy order whose price the buyer's free money does not cover may draw on
+// one of the buyer's discount vouchers whose decision cannot depend on the counterparty
+// (no supplier list; affiliates allowed, or a buyer without an owner group) and which is
+// eligible for the instrument at the order's time. The voucher's cover, the program's
+// share of the order's value cut by the voucher's free balance, the cap, the pool and
+// the budget (each less what other orders hold of it), is held from the program's budget
+// as a pending ledger transfer to the buyer's escrow, and the order holds only the rest
+// in cash (plus one fen per open unit but one, for the rounding of later fills' shares).
+// Each fill of the order then pays the voucher's part, the share of the fill's value cut
+// by what the cover has left, from the budget into the buyer's escrow (a RedeemedAtFill
+// event); the buyer's side of that deal is decided, and settlement does not claim it
+// again. When the deal settles partly delivered or fails, the voucher's part of what was
+// not delivered goes back to the budget (a Returned event) and the voucher's balance, cap
+// and pool with it. Eligibility is decided when the order holds the cover: a fill pays
+// even after the voucher expired or was revoked, from the cover held before.
 //
 // Every step is a journalled request, so vouchers are as deterministic, durable and
 // replayable as trading, and the snapshot carries them.
@@ -120,7 +135,8 @@ struct VoucherProgramSpec {
 struct VoucherProgramView {
     VoucherProgramSpec spec;
     matching::Price funded_fen = 0;    // moved into the budget, in all
-    matching::Price budget_fen = 0;    // what the budget account holds now
+    matching::Price budget_fen = 0;    // what the budget can still pay: neither paid nor held
+    matching::Price held_fen = 0;      // held by resting buy orders as their cover
     matching::Price granted_fen = 0;   // face value of every voucher granted
     matching::Price revoked_fen = 0;   // balances taken back by RevokeVoucher
     matching::Price redeemed_fen = 0;  // paid to beneficiaries
@@ -140,8 +156,12 @@ struct Voucher {
     matching::Timestamp expiry_ns = 0;   // pays nothing at or after this time
     matching::Timestamp revoked_ns = 0;  // 0 unless revoked
     std::uint64_t granted_seq = 0;       // the journal seq of the grant
+    // Held by resting buy orders as their cover (see "Buying power" above): part of the
+    // balance that nothing else may pay or revoke.
+    matching::Price held_fen = 0;
 
     matching::Price balance_fen() const { return face_fen - redeemed_fen - revoked_fen; }
+    matching::Price free_fen() const { return balance_fen() - held_fen; }
 };
 static_assert(std::is_trivially_copyable_v<Voucher>);
 static_assert(std::has_unique_object_representations_v<Voucher>, "Voucher has padding");
@@ -167,6 +187,13 @@ enum class VoucherEventKind : std::uint8_t {
     Revoked = 4,            // amount_fen: the balance taken back
     Redeemed = 5,           // amount_fen: paid; transfer_id names the payment
     RedemptionRefused = 6,  // reason: the stage the best voucher failed
+    // amount_fen: paid at a fill of a buy order that held the voucher's cover, from the
+    // budget into the buyer's escrow; share_fen: the share of the fill's value; reason:
+    // the limit that cut the order's cover, when it cut this payment.
+    RedeemedAtFill = 7,
+    // amount_fen: the part of a RedeemedAtFill payment that went back to the budget when
+    // the deal settled partly delivered or failed.
+    Returned = 8,
 };
 
 // "program_created", ...; "unknown" for other values.
@@ -189,6 +216,10 @@ struct VoucherEvent {
     std::int64_t cap_period = 0;  // redemption events: the deal's cap period
     std::uint64_t seq = 0;        // the journal seq of the request behind it
     matching::Timestamp ts_ns = 0;
+    // RedeemedAtFill: the request (journal seq) and time at which the buy order took the
+    // voucher's cover, when its eligibility was judged; 0 for other kinds.
+    std::uint64_t cover_seq = 0;
+    matching::Timestamp cover_ns = 0;
 };
 
 // Receives every voucher event, in order, while the exchange applies a request (the
