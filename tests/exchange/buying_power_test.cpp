@@ -296,31 +296,83 @@ TEST_F(BuyingPower, AFillAfterTheVoucherExpiredPaysFromTheCoverTakenBefore) {
     expect_balanced();
 }
 
-TEST_F(BuyingPower, AReplaceDecidesTheCoverAgain) {
+TEST_F(BuyingPower, AReplaceForLessKeepsTheCoverAndOneForMoreDecidesItAgain) {
     const std::uint32_t program = create(hohhot());
     const Party carol = buyer_with(kCashHold + 1'400);
     const std::uint64_t v = grant(program, carol, 100'000);
     const Result placed = buy(carol);
     ASSERT_EQ(placed.code(), Code::None);
+    const OrderId id = placed.answer.order_id;
     EXPECT_EQ(voucher(v).held_fen, kCover);
-    // Half the quantity: money alone covers 5,000, and the cover is let go.
-    ASSERT_EQ(
-        x.send(TestExchange::replace(carol, placed.answer.order_id, kPrice, kQuantity / 2, "r1"))
-            .code(),
-        Code::None);
-    EXPECT_EQ(voucher(v).held_fen, 0);
-    EXPECT_EQ(x.balances(carol).reserved_fen, 5'000);
-    // A higher price than money covers draws on the voucher again: 12,000 at 30%.
-    ASSERT_EQ(
-        x.send(TestExchange::replace(carol, placed.answer.order_id, 300, kQuantity, "r2")).code(),
-        Code::None);
+    // Half the quantity keeps the cover; both holds shrink to the 5,000 left: the
+    // voucher's 1,500 and the money's 3,500 plus 19.
+    ASSERT_EQ(x.send(TestExchange::replace(carol, id, kPrice, kQuantity / 2, "r1")).code(),
+              Code::None);
+    EXPECT_EQ(voucher(v).held_fen, 1'500);
+    EXPECT_EQ(x.balances(carol).reserved_fen, 3'519);
+    // A higher price decides the cover again: 12,000 at 30%.
+    ASSERT_EQ(x.send(TestExchange::replace(carol, id, 300, kQuantity, "r2")).code(), Code::None);
     EXPECT_EQ(voucher(v).held_fen, 3'600);
     EXPECT_EQ(x.balances(carol).reserved_fen, 12'000 - 3'600 + 39);
     // Past what money and voucher can cover, the replace is refused and nothing changes.
-    EXPECT_EQ(
-        x.send(TestExchange::replace(carol, placed.answer.order_id, 400, kQuantity, "r3")).code(),
-        Code::InsufficientFunds);
+    EXPECT_EQ(x.send(TestExchange::replace(carol, id, 400, kQuantity, "r3")).code(),
+              Code::InsufficientFunds);
     EXPECT_EQ(voucher(v).held_fen, 3'600);
+    // Once the voucher is revoked, a replace for less still keeps what the order took.
+    Payload revoke;
+    revoke.voucher_id = v;
+    ASSERT_EQ(x.admin(RequestType::RevokeVoucher, revoke), Code::None);
+    ASSERT_EQ(x.send(TestExchange::replace(carol, id, kPrice, kQuantity, "r4")).code(), Code::None);
+    EXPECT_EQ(voucher(v).held_fen, kCover);
+    EXPECT_EQ(x.balances(carol).reserved_fen, kCashHold);
+    // A replace for more needs a cover the revoked voucher no longer gives.
+    EXPECT_EQ(x.send(TestExchange::replace(carol, id, kPrice + 1, kQuantity, "r5")).code(),
+              Code::InsufficientFunds);
+    ASSERT_EQ(sell(kPrice, kQuantity).code(), Code::None);
+    EXPECT_EQ(voucher(v).redeemed_fen, kCover);
+    expect_balanced();
+}
+
+TEST_F(BuyingPower, AMarketBuyHoldsItsCoverAtItsProtectionPriceAndReleasesTheRest) {
+    const matching::InstrumentSpec* spec = x.exchange.engine().spec(kTokens);
+    ASSERT_NE(spec, nullptr);
+    const Price reach = std::min<Price>(
+        spec->price_max, kPrice + std::int64_t{spec->market_protection_ticks} * spec->tick_size);
+    const Price open_fen = reach * kQuantity;
+    const Price cover = open_fen * 3'000 / 10'000;
+    const Price cash = open_fen - cover + std::min<Price>(cover, kQuantity - 1);
+    ASSERT_GT(cover, kCover);
+    const std::uint32_t program = create(hohhot());
+    const Party carol = buyer_with(cash);
+    const std::uint64_t v = grant(program, carol, 100'000);
+    ASSERT_EQ(sell(kPrice, kQuantity).code(), Code::None);
+    ASSERT_EQ(x.send(TestExchange::market(TestExchange::buy(carol, 0, kQuantity, "m"))).code(),
+              Code::None);
+    // Filled at the ask: the voucher paid 30% of 10,000, the money the rest, and what
+    // the protection price held beyond it is free again.
+    EXPECT_EQ(voucher(v).redeemed_fen, kCover);
+    EXPECT_EQ(voucher(v).held_fen, 0);
+    EXPECT_EQ(x.available(carol), cash - (kPrice * kQuantity - kCover));
+    EXPECT_EQ(escrow(carol), kPrice * kQuantity);
+    expect_balanced();
+}
+
+TEST_F(BuyingPower, AnUpheldDisputeReturnsTheVouchersWholePart) {
+    const std::uint32_t program = create(hohhot());
+    const Party carol = buyer_with(kCashHold);
+    const std::uint64_t v = grant(program, carol, 100'000);
+    ASSERT_EQ(buy(carol).code(), Code::None);
+    ASSERT_EQ(sell(kPrice, kQuantity).code(), Code::None);
+    const Obligation o = x.exchange.open_obligations().back();
+    ASSERT_EQ(confirm(pat, o.id, kQuantity), Code::None);
+    ASSERT_EQ(dispute(carol, o.id), Code::None);
+    ASSERT_EQ(resolve(o.id, true), Code::None);
+    const std::vector<VoucherEvent> returned = events.of(VoucherEventKind::Returned);
+    ASSERT_EQ(returned.size(), 1u);
+    EXPECT_EQ(returned[0].amount_fen, kCover);
+    EXPECT_EQ(voucher(v).redeemed_fen, 0);
+    EXPECT_EQ(program_of(program).budget_fen, 1'000'000);
+    EXPECT_EQ(x.available(carol), kCashHold);  // all the money it paid, back
     expect_balanced();
 }
 

@@ -111,6 +111,12 @@ Exchange::BuyHold Exchange::plan_buy_hold(const AccountState& account,
     return plan;
 }
 
+bool Exchange::keeps_cover(const OrderRecord& record, Price price, Quantity quantity) const {
+    // H = R - max(0, C - (L - 1)) and C = min(share(R), K) never grow when R and L do not:
+    // a replace to no higher a price and no more quantity needs nothing new.
+    return record.voucher != 0 && price <= record.reserve_price && quantity <= record.leaves;
+}
+
 void Exchange::take_buy_hold(OrderRecord& record, const BuyHold& plan) {
     assert(record.side == Side::Buy && record.voucher == 0 && record.voucher_hold_transfer == 0);
     record.voucher = plan.voucher;

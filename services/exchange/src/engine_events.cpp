@@ -176,7 +176,14 @@ void Exchange::on_replaced(const Event& e) {
     OrderRecord& record = records_[slot];
     AccountState& account = accounts_[record.account];
     const Quantity before = record.leaves;
-    if (record.side == Side::Buy) {
+    if (record.side == Side::Buy && keeps_cover(record, e.price, e.quantity)) {
+        // Less value at no higher a price: the cover taken at the order still holds, and
+        // both holds shrink to what the new price and quantity call for.
+        record.reserve_price = e.price;
+        record.leaves = e.quantity;
+        resync_voucher_hold(record, 0, 0);
+        rehold(record, 0, 0);
+    } else if (record.side == Side::Buy) {
         // The holds are let go and taken anew for the new price and quantity, as the
         // replace's risk check planned them (a voucher's cover is decided again).
         record.leaves = 0;

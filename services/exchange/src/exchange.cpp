@@ -344,6 +344,24 @@ std::uint64_t Exchange::state_hash() const {
             h.add_signed(p.sold);
         }
     }
+    // The covers of orders that draw on a voucher: what they may still pay, and when
+    // and in which cap period they were taken (the records' other fields follow from
+    // the books and the ledger).
+    for (std::size_t id = 1; id < accounts_.size(); ++id) {
+        for (std::uint32_t slot = accounts_[id].live_head; slot != AccountState::kNoRecord;
+             slot = records_[slot].next) {
+            const OrderRecord& r = records_[slot];
+            if (r.voucher != 0) {
+                h.add(r.id);
+                h.add(r.voucher);
+                h.add_signed(r.voucher_cover_fen);
+                h.add_signed(r.voucher_period);
+                h.add(r.voucher_cover_seq);
+                h.add_signed(r.voucher_cover_ns);
+                h.add(r.voucher_limited_by);
+            }
+        }
+    }
     h.add(next_order_id_);
     h.add(next_trade_id_);
     for (const Obligation& o : obligations_) {

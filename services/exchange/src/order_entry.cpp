@@ -325,14 +325,17 @@ void Exchange::on_cancel_or_replace(const Request& r, AccountState& account) {
                 reject_command(r, account, Code::NotionalAboveAccountLimit);
                 return;
             }
-            // The replaced order's holds are free for it: the plan is what on_replaced
+            // An order that keeps its voucher's cover only shrinks its holds. Otherwise
+            // the replaced order's holds are free for it: the plan is what on_replaced
             // will hold once it has let them go.
-            const matching::InstrumentSpec* spec = engine_.spec(record.instrument);
-            assert(spec != nullptr);
-            const BuyHold plan = plan_buy_hold(account, *spec, r.price, r.quantity, &record);
-            if (free_money(account) + cash_hold_of(record) < plan.cash_fen) {
-                reject_command(r, account, Code::InsufficientFunds);
-                return;
+            if (!keeps_cover(record, r.price, r.quantity)) {
+                const matching::InstrumentSpec* spec = engine_.spec(record.instrument);
+                assert(spec != nullptr);
+                const BuyHold plan = plan_buy_hold(account, *spec, r.price, r.quantity, &record);
+                if (free_money(account) + cash_hold_of(record) < plan.cash_fen) {
+                    reject_command(r, account, Code::InsufficientFunds);
+                    return;
+                }
             }
         } else {
             CapacityPosition* position = position_of(account, record.capacity_key);

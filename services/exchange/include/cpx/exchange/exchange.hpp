@@ -346,6 +346,10 @@ class Exchange {
     BuyHold plan_buy_hold(const AccountState& account, const matching::InstrumentSpec& spec,
                           Price reserve_price, Quantity quantity, const OrderRecord* own) const;
     void take_buy_hold(OrderRecord& record, const BuyHold& plan);
+    // True when a replace of a buy that draws on a voucher to price and quantity keeps
+    // its cover: it asks for no higher a price and no more open quantity. Its holds then
+    // only shrink, and its cover is not decided again (the voucher may have expired).
+    bool keeps_cover(const OrderRecord& record, Price price, Quantity quantity) const;
     // The holds a buy record's state calls for: the voucher's (its share of the open value,
     // at most the cover left) and the cash (the rest, plus the rounding margin).
     Price voucher_hold_of(const OrderRecord& record) const;
