@@ -50,10 +50,24 @@ std::int64_t steady_now_ns() {
         .count();
 }
 
+// Each read parses into a message on an arena that the next read resets: a message of a
+// hundred reports would otherwise allocate and free each report and its strings, and
+// the generator shares the machine with the server it measures.
+constexpr std::size_t kReadArenaBytes = 256 * 1024;
+
+google::protobuf::ArenaOptions read_arena_options(char* block) {
+    google::protobuf::ArenaOptions options;
+    options.initial_block = block;
+    options.initial_block_size = kReadArenaBytes;
+    return options;
+}
+
 struct Connection::Session {
     Session(std::uint32_t index, const SessionSpec& spec, const Market& market)
         : api_key(spec.account.api_key),
           workload(spec.prefix, market, spec.account.side, spec.seed),
+          read_arena_block(new char[kReadArenaBytes]),
+          read_arena(read_arena_options(read_arena_block.get())),
           tag_start{TagKind::StreamStart, index},
           tag_read{TagKind::StreamRead, index},
           tag_write{TagKind::StreamWrite, index},
@@ -69,7 +83,9 @@ struct Connection::Session {
     std::optional<grpc::ClientContext> context;
     std::unique_ptr<grpc::ClientAsyncReaderWriter<ClientMessage, ServerMessage>> stream;
     ClientMessage write_message;
-    ServerMessage read_message;
+    std::unique_ptr<char[]> read_arena_block;
+    google::protobuf::Arena read_arena;
+    ServerMessage* read_message = nullptr;  // on read_arena
     grpc::Status finish_status;
 
     Tag tag_start;
@@ -326,7 +342,13 @@ void Connection::on_stream_start(Session& s, bool ok, std::int64_t now_ns) {
     // Cancel on disconnect, so that a run that dies leaves no resting orders behind.
     s.write_message.mutable_logon()->set_cancel_on_disconnect(true);
     start_write(s, now_ns);
-    s.stream->Read(&s.read_message, &s.tag_read);
+    start_read(s);
+}
+
+void Connection::start_read(Session& s) {
+    s.read_arena.Reset();
+    s.read_message = google::protobuf::Arena::CreateMessage<ServerMessage>(&s.read_arena);
+    s.stream->Read(s.read_message, &s.tag_read);
 }
 
 void Connection::on_stream_read(Session& s, bool ok, std::int64_t now_ns) {
@@ -335,16 +357,16 @@ void Connection::on_stream_read(Session& s, bool ok, std::int64_t now_ns) {
         maybe_finish_stream(s);
         return;
     }
-    switch (s.read_message.message_case()) {
+    switch (s.read_message->message_case()) {
         case ServerMessage::kLogonAck:
             s.logged_on = true;
             s.heartbeat_ns =
-                std::int64_t{s.read_message.logon_ack().heartbeat_interval_ms()} * 1'000'000;
+                std::int64_t{s.read_message->logon_ack().heartbeat_interval_ms()} * 1'000'000;
             mark_ready(s, {});
             refill(s, now_ns);
             break;
         case ServerMessage::kReports:
-            for (const ExecutionReport& report : s.read_message.reports().reports()) {
+            for (const ExecutionReport& report : s.read_message->reports().reports()) {
                 handle_report(s, report, now_ns);
             }
             refill(s, now_ns);
@@ -353,7 +375,7 @@ void Connection::on_stream_read(Session& s, bool ok, std::int64_t now_ns) {
         default:
             break;
     }
-    s.stream->Read(&s.read_message, &s.tag_read);
+    start_read(s);
 }
 
 void Connection::on_stream_write(Session& s, bool ok, std::int64_t now_ns) {

@@ -130,6 +130,7 @@ class Connection {
 
     void open_stream(Session& s);
     void on_stream_start(Session& s, bool ok, std::int64_t now_ns);
+    void start_read(Session& s);
     void on_stream_read(Session& s, bool ok, std::int64_t now_ns);
     void on_stream_write(Session& s, bool ok, std::int64_t now_ns);
     void on_stream_finish(Session& s);

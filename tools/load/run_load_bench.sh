@@ -15,14 +15,17 @@
 # Usage: tools/load/run_load_bench.sh
 # Environment (all optional):
 #   DURATION_S (5)  WARMUP_S (1)  CONNECTIONS (4)  ACCOUNTS (8)  BATCH (100)
-#   RATE (5000)     RAW_PORT (50161)  CPXD_PORT (50171)
+#   RATE (5000)     RAW_PORT (50161)  CPXD_PORT (50171)  CPXD_OPS_PORT (50172)
 #   BUILD_DIR (build/release)  OUT (BUILD_DIR/load-results)
 #   CPXD (BUILD_DIR/services/gateway/cpxd)  OPERATOR_KEY (random)
 #   RAW_ONLY (0; 1 measures the raw server only and neither builds nor runs cpxd)
 #   DURABLE (0; 1 runs cpxd with its journal on a fresh PostgreSQL database, on the
 #            server CPX_DATABASE_URL names or else the private cluster of
 #            scripts/pg.sh, so that every answer waits for its commit; the database is
-#            dropped at the end)   INFLIGHT (32; per connection, see cpx-load --help)
+#            dropped at the end)   INFLIGHT (per connection, see cpx-load --help; unset,
+#            cpx-load's defaults: 32 calls or commands, and in batch mode two batches per
+#            stream, one on its way while the reports of the other come back)
+#   CPXD_FLAGS (extra flags for cpxd, e.g. "--dispatch_thread=false")
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -34,9 +37,10 @@ batch="${BATCH:-100}"
 rate="${RATE:-5000}"
 raw_only="${RAW_ONLY:-0}"
 durable="${DURABLE:-0}"
-inflight="${INFLIGHT:-32}"
+inflight="${INFLIGHT:-}"
 raw_port="${RAW_PORT:-50161}"
 cpxd_port="${CPXD_PORT:-50171}"
+cpxd_ops_port="${CPXD_OPS_PORT:-50172}"
 build="${BUILD_DIR:-build/release}"
 out="${OUT:-${build}/load-results}"
 cpxd="${CPXD:-${build}/services/gateway/cpxd}"
@@ -108,17 +112,54 @@ stop_servers() {
   cleanup
 }
 
+# metric NAME: the sum of cpxd's metric NAME (all its labels) from its /metrics page.
+metric() {
+  local page
+  page="$(exec 3<>"/dev/tcp/127.0.0.1/${cpxd_ops_port}" &&
+    printf 'GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3 && cat <&3)" || return 1
+  awk -v name="$1" '$1 == name || index($1, name "{") == 1 { sum += $2 } END { printf "%d\n", sum }' \
+    <<<"${page}"
+}
+
+# settle LABEL: waits (at most 30 s) until the server has finished what the last mode left
+# behind, so that the next mode does not measure it. A mode's streams end with it, and
+# cpxd cancels every order they left resting (cancel on disconnect): after a batched run
+# that is hundreds of thousands of orders. cpxd has settled when its queues are empty and
+# it has applied nothing new for half a second. The raw server keeps nothing.
+settle() {
+  if [[ "$1" != cpxd ]]; then
+    sleep 1
+    return 0
+  fi
+  local previous=-1 applied depth
+  for _ in $(seq 60); do
+    applied="$(metric cpx_requests_applied)" || { sleep 0.5; continue; }
+    depth="$(metric cpx_queue_depth)" || { sleep 0.5; continue; }
+    if [[ "${depth}" == 0 && "${applied}" == "${previous}" ]]; then
+      return 0
+    fi
+    previous="${applied}"
+    sleep 0.5
+  done
+  echo "   cpxd did not settle within 30 s; measuring anyway" >&2
+}
+
 # run_modes LABEL PORT [cpx-load flags...]: runs every mode against the server on PORT,
 # saving OUT/LABEL-MODE.json.
 run_modes() {
   local label="$1" port="$2"
   shift 2
   local limit_s=$(( ${duration_s%.*} + ${warmup_s%.*} + 60 ))
+  local inflight_flag=()
+  if [[ -n "${inflight}" ]]; then
+    inflight_flag=(--inflight "${inflight}")
+  fi
   for mode in "${modes[@]}"; do
+    settle "${label}"
     echo "   ${label}: ${mode}" >&2
     timeout "${limit_s}" "${load}" --target "127.0.0.1:${port}" --mode "${mode}" \
       --duration-s "${duration_s}" --warmup-s "${warmup_s}" --connections "${connections}" \
-      --accounts "${accounts}" --batch "${batch}" --rate "${rate}" --inflight "${inflight}" \
+      --accounts "${accounts}" --batch "${batch}" --rate "${rate}" "${inflight_flag[@]}" \
       --json "$@" \
       >"${out}/${label}-${mode}.json" || true
     if ! jq -e . "${out}/${label}-${mode}.json" >/dev/null 2>&1; then
@@ -216,8 +257,10 @@ run_cpxd() {
     echo "== cpxd with its journal on ${bench_db} (every answer waits for its commit)" >&2
   fi
   echo "== cpxd on 127.0.0.1:${cpxd_port}" >&2
+  local extra=()
+  read -r -a extra <<<"${CPXD_FLAGS:-}"
   start_server cpxd "${cpxd_port}" "${cpxd}" --listen "127.0.0.1:${cpxd_port}" \
-    --operator-key "${operator_key}" "${database[@]}"
+    --operator-key "${operator_key}" --ops_port "${cpxd_ops_port}" "${database[@]}" "${extra[@]}"
   run_modes cpxd "${cpxd_port}" --operator-key "${operator_key}"
   stop_servers
   print_table cpxd

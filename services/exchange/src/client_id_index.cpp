@@ -63,9 +63,12 @@ void ClientIdIndex::insert(AccountId account, const ClientOrderId& id, const Fir
     if (size_ == window) {
         erase_oldest();
     }
+    if (size_ + kForgetAhead >= window) {
+        __builtin_prefetch(&slots_[entries_[(head_ + kForgetAhead) % window].hash & mask_]);
+    }
     const std::uint32_t position = (head_ + size_) % window;
-    entries_[position] = Entry{account, id, answer};
     const std::uint64_t hash = hash_of(account, id);
+    entries_[position] = Entry{hash, account, id, answer};
     std::size_t i = hash & mask_;
     while (slots_[i].hash != 0) {
         // The probe walks the id's own chain, so a present id would be met here.
@@ -79,7 +82,7 @@ void ClientIdIndex::insert(AccountId account, const ClientOrderId& id, const Fir
 
 void ClientIdIndex::erase_oldest() {
     const Entry& oldest = entries_[head_];
-    std::size_t hole = locate(hash_of(oldest.account, oldest.id), oldest.account, oldest.id);
+    std::size_t hole = locate(oldest.hash, oldest.account, oldest.id);
     assert(hole != kNone);
     head_ = (head_ + 1) % static_cast<std::uint32_t>(entries_.size());
     --size_;

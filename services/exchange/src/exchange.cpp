@@ -131,6 +131,18 @@ AccountState* Exchange::session_account(SessionId session) {
     return it == sessions_.end() ? nullptr : find_account(it->second.account);
 }
 
+void Exchange::prefetch(const Request& r) const {
+    const bool order_command = r.type == RequestType::NewOrder || r.type == RequestType::Cancel ||
+                               r.type == RequestType::Replace || r.type == RequestType::MassCancel;
+    if (r.session == 0 || !order_command) {
+        return;
+    }
+    const auto it = sessions_.find(r.session);
+    if (it != sessions_.end()) {
+        client_ids_.prefetch(it->second.account, r.client_order_id);
+    }
+}
+
 void Exchange::apply(const Request& r) {
     // Time only moves forward, even if the sequencer's clock steps back.
     if (r.ts_ns > now_ns_) {

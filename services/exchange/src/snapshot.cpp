@@ -450,7 +450,7 @@ bool ClientIdIndex::load(SnapshotReader& in) {
                 return in.fail("client id remembered twice");
             }
         }
-        entries_[size_] = Entry{account, id, answer};
+        entries_[size_] = Entry{hash, account, id, answer};
         slots_[i] = Slot{hash, size_};
         ++size_;
     }

@@ -173,11 +173,12 @@ void TradeStream::on_batch(const cpx::v1::CommandBatch& batch) {
         request.session = session;
         request.token = token_of(this);
         request.received_ns = received_ns;
-        gateway_.metrics.commands_in.add();
         // A stream is not refused for a full queue: the reading thread waits, and gRPC's
         // flow control slows the client down.
         gateway_.pipeline.submit_quietly(request);
     }
+    // One add per message: the counter is shared by every reading thread.
+    gateway_.metrics.commands_in.add(static_cast<std::uint64_t>(batch.commands_size()));
     gateway_.pipeline.wake_sequencer();
 }
 

@@ -38,6 +38,11 @@ class ClientIdIndex {
     explicit ClientIdIndex(std::uint32_t window);
 
     const FirstAnswer* find(AccountId account, const ClientOrderId& id) const;
+    // Starts loading the slot where find (and insert) will begin to probe for the id: a
+    // table of a million ids misses the cache on nearly every lookup.
+    void prefetch(AccountId account, const ClientOrderId& id) const {
+        __builtin_prefetch(&slots_[hash_of(account, id) & mask_]);
+    }
     // Remembers an id that is not present. Forgets the oldest id when the window is full.
     void insert(AccountId account, const ClientOrderId& id, const FirstAnswer& answer);
     std::uint32_t size() const { return size_; }
@@ -50,6 +55,7 @@ class ClientIdIndex {
 
   private:
     struct Entry {
+        std::uint64_t hash = 0;  // of account and id: forgetting the entry needs no rehash
         AccountId account = 0;
         ClientOrderId id;
         FirstAnswer answer;
@@ -58,6 +64,11 @@ class ClientIdIndex {
         std::uint64_t hash = 0;  // 0: empty
         std::uint64_t entry = 0;
     };
+
+    // Once the window is full, every insert forgets the oldest entry, whose slot is as
+    // random as a new id's: the insert asks for the slot of the entry it will forget this
+    // many inserts later.
+    static constexpr std::uint32_t kForgetAhead = 8;
 
     static std::uint64_t hash_of(AccountId account, const ClientOrderId& id);
     std::size_t locate(std::uint64_t hash, AccountId account, const ClientOrderId& id) const;
