@@ -118,11 +118,6 @@ int raw(E e) {
     return static_cast<int>(e);
 }
 
-bool is_order_command(RequestType type) {
-    return type == RequestType::NewOrder || type == RequestType::Cancel ||
-           type == RequestType::Replace || type == RequestType::MassCancel;
-}
-
 // --- What a round trip must give back ----------------------------------------------
 
 std::uint8_t canon(std::uint8_t v, std::uint8_t lo, std::uint8_t hi) {
@@ -145,7 +140,7 @@ Request expected_request(const Request& r) {
     e.stp = canon(r.stp, 0, 3);
     e.flags = (r.flags & ~3u) == 0 ? r.flags : kUndefinedEnum;
     e.action = canon(r.action, 0, 8);
-    if (is_order_command(r.type) && r.session != 0) {
+    if (exchange::is_order_command(r.type) && r.session != 0) {
         e.key_hash = KeyHash{};
     }
     return e;

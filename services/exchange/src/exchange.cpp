@@ -132,9 +132,7 @@ AccountState* Exchange::session_account(SessionId session) {
 }
 
 void Exchange::prefetch(const Request& r) const {
-    const bool order_command = r.type == RequestType::NewOrder || r.type == RequestType::Cancel ||
-                               r.type == RequestType::Replace || r.type == RequestType::MassCancel;
-    if (r.session == 0 || !order_command) {
+    if (r.session == 0 || !is_order_command(r.type)) {
         return;
     }
     const auto it = sessions_.find(r.session);

@@ -162,11 +162,6 @@ std::int64_t wrapping_difference(std::int64_t a, std::int64_t b) {
     return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
 }
 
-bool is_order_command(RequestType type) {
-    return type == RequestType::NewOrder || type == RequestType::Cancel ||
-           type == RequestType::Replace || type == RequestType::MassCancel;
-}
-
 // Returns the end of what it wrote.
 char* write_header(const Request& r, char* buffer) {
     const std::uint8_t side = stored(r.side, defined_side);
@@ -176,7 +171,7 @@ char* write_header(const Request& r, char* buffer) {
     const std::uint8_t stp = stored(r.stp, defined_stp);
     const std::uint8_t action = stored(r.action, defined_action);
     // An order command on a stream is authenticated by its session alone.
-    const bool key_read = !(is_order_command(r.type) && r.session != 0);
+    const bool key_read = !(exchange::is_order_command(r.type) && r.session != 0);
 
     const std::size_t client_order_id_size = text_size(r.client_order_id);
     const std::size_t orig_client_order_id_size = text_size(r.orig_client_order_id);

@@ -108,6 +108,13 @@ constexpr bool changes_state(RequestType type) {
     }
 }
 
+// The commands an account sends about its orders: answered with execution reports, and
+// named by a client order id that the exchange remembers.
+constexpr bool is_order_command(RequestType type) {
+    return type == RequestType::NewOrder || type == RequestType::Cancel ||
+           type == RequestType::Replace || type == RequestType::MassCancel;
+}
+
 // What an operator does to an instrument's trading phase.
 enum class StateAction : std::uint8_t {
     None = 0,
