@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <thread>
 #include <vector>
@@ -39,7 +40,7 @@ exchange::KeyHash key_of(std::uint8_t n) {
     return key;
 }
 
-// Records what the dispatcher thread hands it; read by the test after the pipeline
+// Records what the dispatcher hands it; read by the test after the pipeline
 // stopped (the join orders those reads after the writes).
 class RecordingCaller final : public Caller {
   public:
@@ -122,14 +123,17 @@ std::vector<Request> setup_requests(std::vector<exchange::Payload>& payloads) {
     return out;
 }
 
-// Both ways of running the dispatcher's work: on a thread of its own, or on the
-// sequencer's after each batch.
-class PipelineThreads : public ::testing::TestWithParam<bool> {};
+// Every way of running the dispatcher's work: on the sequencer's thread after each
+// batch, on a thread of its own, or either from one round to the next.
+class PipelineThreads : public ::testing::TestWithParam<DispatchMode> {};
 
 TEST_P(PipelineThreads, ConcurrentProducersAreAnsweredOnceAndReplayRebuildsTheSameState) {
     const int orders_per_thread = static_cast<int>(20'000 * test_scale());
     PipelineConfig config;
-    config.dispatch_thread = GetParam();
+    config.dispatch = GetParam();
+    // Adaptive: rounds of up to 64 requests go either way, so that both threads take
+    // turns at the dispatcher's work in this run.
+    config.dispatch_inline_max = 64;
     config.exchange.order_capacity = 1u << 16;
     config.exchange.client_id_window = 1u << 18;
     config.request_queue_capacity = 1u << 10;  // small, so that producers meet a full queue
@@ -165,6 +169,11 @@ TEST_P(PipelineThreads, ConcurrentProducersAreAnsweredOnceAndReplayRebuildsTheSa
                 while (!pipeline.try_submit(r)) {
                     std::this_thread::yield();
                 }
+                // Pauses let the queue run dry now and then, so that rounds are light
+                // as well as full.
+                if (i % 64 == 63) {
+                    std::this_thread::sleep_for(std::chrono::microseconds(100 + 50 * t));
+                }
             }
         });
     }
@@ -180,6 +189,9 @@ TEST_P(PipelineThreads, ConcurrentProducersAreAnsweredOnceAndReplayRebuildsTheSa
         }
     }
     pipeline.stop();
+    std::printf("rounds answered on the sequencer %llu, handed to the dispatcher thread %llu\n",
+                static_cast<unsigned long long>(pipeline.rounds_answered_inline()),
+                static_cast<unsigned long long>(pipeline.rounds_handed_off()));
 
     for (int t = 0; t < 4; ++t) {
         const RecordingCaller& c = callers[t];
@@ -216,10 +228,99 @@ TEST_P(PipelineThreads, ConcurrentProducersAreAnsweredOnceAndReplayRebuildsTheSa
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Pipeline, PipelineThreads, ::testing::Bool(),
-                         [](const ::testing::TestParamInfo<bool>& param) {
-                             return param.param ? "OwnThread" : "OnSequencer";
+INSTANTIATE_TEST_SUITE_P(Pipeline, PipelineThreads,
+                         ::testing::Values(DispatchMode::Sequencer, DispatchMode::Thread,
+                                           DispatchMode::Adaptive),
+                         [](const ::testing::TestParamInfo<DispatchMode>& param) {
+                             switch (param.param) {
+                                 case DispatchMode::Sequencer:
+                                     return "OnSequencer";
+                                 case DispatchMode::Thread:
+                                     return "OwnThread";
+                                 case DispatchMode::Adaptive:
+                                     return "Adaptive";
+                             }
+                             return "Unknown";
                          });
+
+// Adaptive dispatch moves the dispatcher's work between two threads from one round to
+// the next. One producer alternates the two kinds of round: a lone order after every
+// earlier answer arrived (light, so answered on the sequencer thread), then a lone order
+// followed at once by a burst and more lone orders (the burst is handed to the
+// dispatcher thread, and a lone order after it may find part of its output still
+// queued, which the sequencer must answer first). Every answer arrives once and in order
+// either way.
+TEST(PipelineAdaptive, AnswersKeepTheirOrderWhenRoundsMoveBetweenThreads) {
+    constexpr int kCycles = 100;
+    constexpr int kBurst = 100;
+    PipelineConfig config;
+    config.dispatch = DispatchMode::Adaptive;
+    config.exchange.order_capacity = 1u << 16;
+    config.exchange.client_id_window = 1u << 18;
+    config.request_queue_capacity = 1u << 10;
+    config.outbound_queue_capacity = 1u << 10;
+    RecordingJournal journal;
+    Pipeline pipeline(config, &journal);
+    std::vector<exchange::Payload> payloads;
+    pipeline.exchange().bootstrap_operator("operator", key_of(1));
+    for (const Request& r : setup_requests(payloads)) {
+        pipeline.exchange().apply(r);
+    }
+    pipeline.start();
+
+    RecordingCaller caller;
+    int sent = 0;
+    const auto send = [&] {
+        Request r;
+        r.type = RequestType::NewOrder;
+        r.key_hash = key_of(10);
+        r.token = token_of(&caller);
+        r.instrument = kInstrument;
+        r.side = matching::Side::Buy;
+        r.price = 90 + sent % 10;
+        r.quantity = 1;
+        r.client_order_id = exchange::ClientOrderId::from("a-" + std::to_string(sent));
+        while (!pipeline.try_submit(r)) {
+            std::this_thread::yield();
+        }
+        ++sent;
+    };
+    const auto wait_for_answers = [&] {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (caller.answered.load(std::memory_order_acquire) < static_cast<std::uint64_t>(sent) &&
+               std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::microseconds(20));
+        }
+    };
+    for (int cycle = 0; cycle < kCycles; ++cycle) {
+        wait_for_answers();
+        send();
+        wait_for_answers();
+        send();
+        for (int i = 0; i < kBurst; ++i) {
+            send();
+        }
+        // Lone orders while the dispatcher thread is still answering the burst.
+        for (int i = 0; i < 4; ++i) {
+            std::this_thread::sleep_for(std::chrono::microseconds(10));
+            send();
+        }
+    }
+    wait_for_answers();
+    pipeline.stop();
+
+    EXPECT_GT(pipeline.rounds_answered_inline(), 0u);
+    EXPECT_GT(pipeline.rounds_handed_off(), 0u);
+    ASSERT_EQ(caller.reports.size(), static_cast<std::size_t>(sent));
+    for (std::size_t i = 0; i < caller.reports.size(); ++i) {
+        EXPECT_EQ(caller.reports[i].client_order_id.view(), "a-" + std::to_string(i));
+        EXPECT_NE(caller.reports[i].exec, exchange::ExecType::Rejected)
+            << exchange::code_name(caller.reports[i].code);
+        if (i > 0) {
+            EXPECT_GT(caller.reports[i].seq, caller.reports[i - 1].seq);
+        }
+    }
+}
 
 }  // namespace
 }  // namespace cpx::gateway

@@ -25,7 +25,7 @@
 #            dropped at the end)   INFLIGHT (per connection, see cpx-load --help; unset,
 #            cpx-load's defaults: 32 calls or commands, and in batch mode two batches per
 #            stream, one on its way while the reports of the other come back)
-#   CPXD_FLAGS (extra flags for cpxd, e.g. "--dispatch_thread=false")
+#   CPXD_FLAGS (extra flags for cpxd, e.g. "--dispatch=sequencer")
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

@@ -198,9 +198,24 @@ const std::vector<Key>& keys() {
          [](ServerConfig& c, const std::string& v) {
              c.pipeline.request_queue_capacity = parse_power_of_two("request_queue_capacity", v);
          }},
-        {"dispatch_thread", "answer calls on a thread of its own, not the sequencer's (false)",
+        {"dispatch",
+         "where calls are answered: sequencer, thread, or adaptive (a thread of its own, the "
+         "sequencer's for light rounds) (adaptive)",
          [](ServerConfig& c, const std::string& v) {
-             c.pipeline.dispatch_thread = parse_bool("dispatch_thread", v);
+             if (v == "sequencer") {
+                 c.pipeline.dispatch = DispatchMode::Sequencer;
+             } else if (v == "thread") {
+                 c.pipeline.dispatch = DispatchMode::Thread;
+             } else if (v == "adaptive") {
+                 c.pipeline.dispatch = DispatchMode::Adaptive;
+             } else {
+                 throw std::invalid_argument("dispatch must be sequencer, thread or adaptive");
+             }
+         }},
+        {"dispatch_inline_max",
+         "adaptive dispatch: the largest round the sequencer answers itself (16)",
+         [](ServerConfig& c, const std::string& v) {
+             c.pipeline.dispatch_inline_max = parse_number<std::size_t>("dispatch_inline_max", v);
          }},
         {"idle_spins", "yields of an idle order-path thread before it sleeps (32)",
          [](ServerConfig& c, const std::string& v) {

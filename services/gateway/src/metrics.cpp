@@ -70,6 +70,14 @@ void GatewayMetrics::watch(ops::Registry& registry, const Pipeline& pipeline) {
     registry.register_callback_gauge(
         "cpx_queue_depth", "Records waiting in a queue of the order path.", {{"queue", "held"}},
         [&pipeline] { return static_cast<std::int64_t>(pipeline.held_depth()); });
+    registry.register_callback_gauge(
+        "cpx_dispatch_rounds", "Rounds of requests answered, by the thread that answered them.",
+        {{"on", "sequencer"}},
+        [&pipeline] { return static_cast<std::int64_t>(pipeline.rounds_answered_inline()); });
+    registry.register_callback_gauge(
+        "cpx_dispatch_rounds", "Rounds of requests answered, by the thread that answered them.",
+        {{"on", "dispatcher"}},
+        [&pipeline] { return static_cast<std::int64_t>(pipeline.rounds_handed_off()); });
 }
 
 void GatewayMetrics::watch(ops::Registry& registry, const journal::PgJournal& journal) {

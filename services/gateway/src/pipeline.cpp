@@ -15,6 +15,11 @@ namespace {
 constexpr std::size_t kBatch = 256;
 constexpr std::size_t kPrefetchAhead = 8;
 
+// A counter with one writer: a load and a store, no read-modify-write.
+void count(std::atomic<std::uint64_t>& counter) {
+    counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
 }  // namespace
 
 Pipeline::OutputSink::OutputSink(const PipelineConfig& config,
@@ -23,7 +28,7 @@ Pipeline::OutputSink::OutputSink(const PipelineConfig& config,
     : queue_(queue),
       dispatcher_(dispatcher),
       journal_(journal),
-      direct_(!config.dispatch_thread),
+      direct_(config.dispatch == DispatchMode::Sequencer),
       held_(journal != nullptr ? config.held_capacity : 0),
       held_mask_(config.held_capacity - 1) {
     assert((config.held_capacity & (config.held_capacity - 1)) == 0);
@@ -100,8 +105,11 @@ Pipeline::Pipeline(const PipelineConfig& config, RequestJournal* journal)
       outbound_(config.outbound_queue_capacity),
       dispatcher_(config.control_queue_capacity),
       sink_(config, outbound_, dispatcher_, journal),
-      exchange_(std::make_unique<exchange::Exchange>(config.exchange, sink_)) {
-    if (!config.dispatch_thread) {
+      exchange_(std::make_unique<exchange::Exchange>(config.exchange, sink_)),
+      drained_(kBatch) {
+    assert(config.dispatch == DispatchMode::Sequencer || config.dispatch == DispatchMode::Thread ||
+           config.dispatch == DispatchMode::Adaptive);
+    if (config.dispatch == DispatchMode::Sequencer) {
         dispatcher_.share_bell(&sequencer_bell_);
     }
 }
@@ -116,11 +124,11 @@ void Pipeline::start() {
     }
     stop_sequencer_.store(false);
     sequencer_done_.store(false);
-    if (config_.dispatch_thread) {
+    if (config_.dispatch == DispatchMode::Sequencer) {
+        sequencer_ = std::thread([this] { run_combined(); });
+    } else {
         dispatcher_thread_ = std::thread([this] { run_dispatcher(); });
         sequencer_ = std::thread([this] { run_sequencer(); });
-    } else {
-        sequencer_ = std::thread([this] { run_combined(); });
     }
 }
 
@@ -156,6 +164,7 @@ void Pipeline::submit_quietly(const exchange::Request& request) {
 void Pipeline::submit_from_dispatcher(const exchange::Request& request) {
     if (!deferred_.empty() || !requests_.try_push(request)) {
         deferred_.push_back(request);
+        note_deferred();
         return;
     }
     sequencer_bell_.ring();
@@ -168,7 +177,57 @@ void Pipeline::retry_deferred() {
     }
     if (sent > 0) {
         deferred_.erase(deferred_.begin(), deferred_.begin() + static_cast<std::ptrdiff_t>(sent));
+        note_deferred();
         sequencer_bell_.ring();
+    }
+}
+
+bool Pipeline::try_take_dispatch() {
+    bool expected = false;
+    return dispatch_taken_.compare_exchange_strong(expected, true, std::memory_order_acquire,
+                                                   std::memory_order_relaxed);
+}
+
+void Pipeline::take_dispatch() {
+    // Only the sequencer competes, for one light round at a time.
+    while (!try_take_dispatch()) {
+        std::this_thread::yield();
+    }
+}
+
+void Pipeline::give_dispatch() {
+    dispatch_taken_.store(false, std::memory_order_release);
+}
+
+void Pipeline::drain_outbound() {
+    while (true) {
+        const std::size_t n = outbound_.pop_batch(drained_.data(), drained_.size());
+        if (n == 0) {
+            return;
+        }
+        dispatcher_.handle(drained_.data(), n);
+    }
+}
+
+bool Pipeline::begin_inline_round(std::size_t n) {
+    if (config_.dispatch != DispatchMode::Adaptive || n > config_.dispatch_inline_max ||
+        requests_.size_approx() != 0 || !try_take_dispatch()) {
+        return false;
+    }
+    // Output queued in earlier rounds is answered first, so that answers keep their order.
+    drain_outbound();
+    sink_.set_direct(true);
+    return true;
+}
+
+void Pipeline::end_inline_round() {
+    dispatcher_.end_round();
+    sink_.set_direct(false);
+    retry_deferred();
+    const bool more = !deferred_.empty() || dispatcher_.controls_pending();
+    give_dispatch();
+    if (more) {
+        dispatcher_.bell().ring();
     }
 }
 
@@ -277,10 +336,10 @@ bool Pipeline::release_durable() {
     if (journal_ == nullptr || sink_.release_durable() == 0) {
         return false;
     }
-    if (config_.dispatch_thread) {
-        dispatcher_.bell().ring();
-    } else {
+    if (config_.dispatch == DispatchMode::Sequencer) {
         dispatcher_.end_round();
+    } else if (!sink_.direct()) {
+        dispatcher_.bell().ring();
     }
     return true;
 }
@@ -308,13 +367,22 @@ void Pipeline::run_sequencer() {
     int idle_spins = 0;
     while (true) {
         const std::size_t n = requests_.pop_batch(batch, kBatch);
+        const bool inline_round = (n > 0 || sink_.release_ready()) && begin_inline_round(n);
         const bool released = release_durable();
         if (n > 0) {
-            idle_spins = 0;
             apply_batch(batch, n);
             release_durable();
+        }
+        if (inline_round) {
+            end_inline_round();
+            count(rounds_inline_);
+        } else if (n > 0) {
             // One wake of the dispatcher per batch, after all of its output is queued.
             dispatcher_.bell().ring();
+            count(rounds_handed_);
+        }
+        if (n > 0) {
+            idle_spins = 0;
             continue;
         }
         if (released) {
@@ -351,6 +419,7 @@ void Pipeline::run_dispatcher() {
     std::int64_t last_timer_ns = steady_ns();
     int idle_spins = 0;
     while (true) {
+        take_dispatch();
         retry_deferred();
         dispatcher_.run_controls();
         std::size_t total = 0;
@@ -376,17 +445,20 @@ void Pipeline::run_dispatcher() {
             dispatcher_.on_timer(last_timer_ns);
             dispatcher_.end_round();
         }
+        const bool deferred = !deferred_.empty();
+        give_dispatch();
         if (total > 0) {
             continue;
         }
         if (sequencer_done_.load(std::memory_order_acquire) && outbound_.size_approx() == 0 &&
-            deferred_.empty()) {
+            !deferred) {
             break;
         }
         if (++idle_spins > config_.idle_spins) {
             dispatcher_.bell().wait(config_.timer_interval_ns - (steady_ns() - last_timer_ns),
                                     [this] {
-                                        return outbound_.size_approx() != 0 || !deferred_.empty() ||
+                                        return outbound_.size_approx() != 0 ||
+                                               deferred_pending_.load(std::memory_order_acquire) ||
                                                dispatcher_.controls_pending() ||
                                                sequencer_done_.load(std::memory_order_acquire);
                                     });
@@ -412,6 +484,7 @@ void Pipeline::run_combined() {
             if (!release_durable()) {
                 dispatcher_.end_round();
             }
+            count(rounds_inline_);
             idle_spins = 0;
         }
         const std::int64_t now = steady_ns();

@@ -3,9 +3,9 @@
 // the sequencer thread stamps each with the time, hands it to the journal, and applies
 // it to the exchange; the exchange's output waits in a bounded ring until the journal
 // says the request behind it is durable, then goes to the dispatcher (on the sequencer
-// thread, or through a second bounded lock-free queue to a thread of its own), which
-// answers callers and feeds streams. No lock and no allocation on this path in steady
-// state (the exchange's own bounded tables aside).
+// thread, or through a second bounded lock-free queue to a thread of its own, or either
+// from one round to the next), which answers callers and feeds streams. No lock and no
+// allocation on this path in steady state (the exchange's own bounded tables aside).
 
 #include <atomic>
 #include <cstdint>
@@ -25,6 +25,21 @@ namespace cpx::gateway {
 
 using journal::RequestJournal;
 
+// Where the dispatcher's work (answering calls, building stream messages, market data)
+// runs.
+enum class DispatchMode : std::uint8_t {
+    // On the sequencer thread, right after each batch: one hand-off fewer per answer.
+    Sequencer = 1,
+    // On a thread of its own: the sequencer applies the next batch while the dispatcher
+    // answers the last one.
+    Thread = 2,
+    // A thread of its own, but a round the sequencer finds light (a few requests and
+    // nothing else waiting) is answered on the sequencer thread when the dispatcher is
+    // idle: the hand-off is saved when the load is light and latency is what counts, and
+    // the two threads overlap when it is heavy and throughput is.
+    Adaptive = 3,
+};
+
 struct PipelineConfig {
     exchange::ExchangeConfig exchange;
     std::size_t request_queue_capacity = std::size_t{1} << 16;   // power of two
@@ -37,12 +52,10 @@ struct PipelineConfig {
     // Times an idle sequencer or dispatcher yields the core before it sleeps until
     // rung: more answers a steady client sooner, fewer leaves the cores to others.
     int idle_spins = 32;
-    // The dispatcher's work (answering calls, building stream messages, market data)
-    // runs on a thread of its own, or on the sequencer's right after each batch. One
-    // thread fewer means one hand-off fewer per answer, which is what a machine with few
-    // cores needs; a thread of its own lets a machine with more cores apply and answer
-    // at the same time.
-    bool dispatch_thread = false;
+    DispatchMode dispatch = DispatchMode::Adaptive;
+    // Adaptive: the largest round (requests taken from the queue at once, with none left
+    // behind them) that the sequencer answers itself.
+    std::size_t dispatch_inline_max = 16;
     // Output records that may wait for the journal at once (power of two). When it is
     // full the sequencer waits for the journal.
     std::size_t held_capacity = std::size_t{1} << 18;
@@ -102,7 +115,8 @@ class Pipeline {
     // wake_sequencer().
     void submit_quietly(const exchange::Request& request);
     void wake_sequencer() { sequencer_bell_.ring(); }
-    // The dispatcher thread's way to submit: it must never wait for the sequencer, which
+    // The dispatcher's way to submit, on whichever thread its work runs: it must never
+    // wait for the sequencer, which
     // may itself be waiting for the dispatcher to drain its output. A request that finds
     // the queue full is kept and retried on the dispatcher's next round, in order.
     void submit_from_dispatcher(const exchange::Request& request);
@@ -112,6 +126,14 @@ class Pipeline {
     // Output records waiting for the journal (approximate from other threads).
     std::size_t held_depth() const { return sink_.held_approx(); }
     std::uint64_t requests_applied() const { return applied_.load(std::memory_order_relaxed); }
+    // Rounds of requests answered on the sequencer thread, and handed to the
+    // dispatcher's thread (approximate from other threads).
+    std::uint64_t rounds_answered_inline() const {
+        return rounds_inline_.load(std::memory_order_relaxed);
+    }
+    std::uint64_t rounds_handed_off() const {
+        return rounds_handed_.load(std::memory_order_relaxed);
+    }
     bool running() const { return running_.load(std::memory_order_acquire); }
 
   private:
@@ -128,6 +150,10 @@ class Pipeline {
         // until the journal is durable up to it.
         void set_tag(std::uint64_t seq) { tag_ = seq; }
         void set_replaying(bool replaying) { replaying_ = replaying; }
+        // Straight to the dispatcher (this thread does its work this round), or through
+        // the queue to its thread.
+        void set_direct(bool direct) { direct_ = direct; }
+        bool direct() const { return direct_; }
         // Sends on what is now durable. Returns how many records went.
         std::size_t release_durable();
         // True when held output waits and the journal has made the first of it durable.
@@ -161,11 +187,25 @@ class Pipeline {
 
     void run_sequencer();
     void run_dispatcher();
+    // The right to do the dispatcher's work: with a thread of its own, whoever holds it
+    // is the one user of the Dispatcher, of the deferred requests and of the outbound
+    // queue's reading end. Taking it (acquire) sees everything its last holder did before
+    // giving it back (release).
+    bool try_take_dispatch();
+    void take_dispatch();
+    void give_dispatch();
+    // Adaptive: the sequencer takes a round of n requests upon itself when it is light
+    // and the dispatcher idle, answering first what the dispatcher thread has not yet
+    // taken from the queue. True when it did.
+    bool begin_inline_round(std::size_t n);
+    void end_inline_round();
+    void drain_outbound();
     // The sequencer's loop when it also dispatches.
     void run_combined();
     void apply_batch(exchange::Request* batch, std::size_t count);
     void apply_tick();
     void retry_deferred();
+    void note_deferred() { deferred_pending_.store(!deferred_.empty(), std::memory_order_release); }
     // Sends on durable output; true when some went. Then the dispatcher's round ends
     // (on this thread) or its thread is woken.
     bool release_durable();
@@ -185,9 +225,15 @@ class Pipeline {
     std::atomic<bool> sequencer_done_{false};
     std::atomic<bool> running_{false};
     std::atomic<std::uint64_t> applied_{0};
-    std::vector<exchange::Request> deferred_;  // dispatcher thread only
-    std::int64_t last_ns_ = 0;                 // sequencer thread only
-    std::uint64_t since_checkpoint_ = 0;       // sequencer thread only
+    // Written by the sequencer only; a plain store is enough for one writer.
+    std::atomic<std::uint64_t> rounds_inline_{0};
+    std::atomic<std::uint64_t> rounds_handed_{0};
+    std::atomic<bool> dispatch_taken_{false};
+    std::vector<exchange::Outbound> drained_;  // whoever holds the right to dispatch
+    std::vector<exchange::Request> deferred_;  // whoever holds the right to dispatch
+    std::atomic<bool> deferred_pending_{false};
+    std::int64_t last_ns_ = 0;            // sequencer thread only
+    std::uint64_t since_checkpoint_ = 0;  // sequencer thread only
     Doorbell sequencer_bell_;
 };
 
