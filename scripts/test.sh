@@ -72,10 +72,11 @@ run_suite "asan+ubsan" build/asan 0.1 "" "" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=${sanitizer_flags}" \
   -DCPX_SANITIZE=address -DCPX_BUILD_BENCHMARKS=OFF
 # ThreadSanitizer matters where threads meet: the queues, the shard runner, the order
-# path's pipeline (gRPC threads to sequencer to dispatcher), the ring from the sequencer
+# path's pipeline (gRPC threads to sequencer to dispatcher), a stream's ring of
+# outgoing messages (dispatcher to gRPC's thread), the ring from the sequencer
 # to the journal writer, the metrics and operations endpoint that every thread
 # updates, and the ledger projector's reader, writer and background threads.
-run_suite "tsan" build/tsan 0.1 "Queue|Shard|Pipeline|Ops|RecordRing|Projector" \
+run_suite "tsan" build/tsan 0.1 "Queue|Shard|Pipeline|WriteRing|Ops|RecordRing|Projector" \
   "cpx_queue_tests cpx_shard_tests cpx_pipeline_tests cpx_ops_tests cpx_record_ring_tests cpx_projector_tests" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=${sanitizer_flags}" \
   -DCPX_SANITIZE=thread -DCPX_BUILD_BENCHMARKS=OFF

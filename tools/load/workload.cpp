@@ -95,25 +95,26 @@ void Workload::on_order_gone(std::uint64_t order_id) {
 }
 
 void InFlight::add(std::uint64_t seq, const PendingCommand& pending) {
-    pending_.emplace(seq, pending);
+    pending_.insert(seq, pending);
     if (pending.kind == CommandKind::Cancel) {
-        cancel_by_target_.emplace(pending.target_seq, seq);
+        cancel_by_target_.insert(pending.target_seq, seq);
     }
 }
 
 std::optional<PendingCommand> InFlight::take(std::uint64_t seq, bool cancellation) {
-    auto it = pending_.find(seq);
-    if (it == pending_.end() && cancellation) {
-        const auto by_target = cancel_by_target_.find(seq);
-        if (by_target != cancel_by_target_.end()) {
-            it = pending_.find(by_target->second);
+    std::uint64_t key = seq;
+    const PendingCommand* found = pending_.find(key);
+    if (found == nullptr && cancellation) {
+        if (const std::uint64_t* by_target = cancel_by_target_.find(seq)) {
+            key = *by_target;
+            found = pending_.find(key);
         }
     }
-    if (it == pending_.end()) {
+    if (found == nullptr) {
         return std::nullopt;
     }
-    const PendingCommand pending = it->second;
-    pending_.erase(it);
+    const PendingCommand pending = *found;
+    pending_.erase(key);
     if (pending.kind == CommandKind::Cancel) {
         cancel_by_target_.erase(pending.target_seq);
     }

@@ -23,10 +23,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "cpx/tools/splitmix64.hpp"
 #include "cpx/v1/orders.pb.h"
+#include "seq_map.hpp"
 #include "setup.hpp"
 
 namespace cpx::load {
@@ -114,8 +114,8 @@ class InFlight {
     void clear();
 
   private:
-    std::unordered_map<std::uint64_t, PendingCommand> pending_;
-    std::unordered_map<std::uint64_t, std::uint64_t> cancel_by_target_;
+    SeqMap<PendingCommand> pending_;
+    SeqMap<std::uint64_t> cancel_by_target_;
 };
 
 }  // namespace cpx::load

@@ -63,8 +63,17 @@ void ClientIdIndex::insert(AccountId account, const ClientOrderId& id, const Fir
     if (size_ == window) {
         erase_oldest();
     }
+    // Two steps ahead of forgetting: the entry forgotten 2 * kForgetAhead inserts later
+    // (its hash is read at the next step), and the slots of the one forgotten kForgetAhead
+    // inserts later: its own, and the next line's, since the backward shift that forgets
+    // it walks on past its slot, into the next line about half the time.
+    if (size_ + 2 * kForgetAhead >= window) {
+        __builtin_prefetch(&entries_[(head_ + 2 * kForgetAhead) % window]);
+    }
     if (size_ + kForgetAhead >= window) {
-        __builtin_prefetch(&slots_[entries_[(head_ + kForgetAhead) % window].hash & mask_]);
+        const std::size_t home = entries_[(head_ + kForgetAhead) % window].hash & mask_;
+        __builtin_prefetch(&slots_[home]);
+        __builtin_prefetch(&slots_[(home + kSlotsPerLine) & mask_]);
     }
     const std::uint32_t position = (head_ + size_) % window;
     const std::uint64_t hash = hash_of(account, id);

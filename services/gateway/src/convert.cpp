@@ -1,6 +1,7 @@
 #include "cpx/gateway/convert.hpp"
 
 #include <algorithm>
+#include <string_view>
 #include <utility>
 
 #include "google/rpc/error_details.pb.h"
@@ -249,7 +250,10 @@ void to_proto(const Outbound& h, const Outbound* fills, std::size_t fill_count,
     out.set_ts_ns(h.ts_ns);
     out.set_duplicate(h.duplicate);
     if (h.code != Code::None) {
-        out.set_reason(std::string(exchange::code_name(h.code)));
+        // Set from the view, not through a temporary string: the reused report keeps
+        // its string's memory.
+        const std::string_view reason = exchange::code_name(h.code);
+        out.set_reason(reason.data(), reason.size());
         out.set_status_code(static_cast<int>(exchange::status_of(h.code)));
     }
     for (std::size_t i = 0; i < fill_count; ++i) {
@@ -268,7 +272,8 @@ void to_proto(const Outbound& h, cpx::v1::MassCancelReport& out) {
     out.set_instrument_id(h.instrument);
     out.set_cancelled_count(static_cast<std::uint32_t>(h.quantity));
     if (h.code != Code::None) {
-        out.set_reason(std::string(exchange::code_name(h.code)));
+        const std::string_view reason = exchange::code_name(h.code);
+        out.set_reason(reason.data(), reason.size());
     }
 }
 

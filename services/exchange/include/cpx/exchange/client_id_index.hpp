@@ -69,6 +69,7 @@ class ClientIdIndex {
     // random as a new id's: the insert asks for the slot of the entry it will forget this
     // many inserts later.
     static constexpr std::uint32_t kForgetAhead = 8;
+    static constexpr std::size_t kSlotsPerLine = 64 / sizeof(Slot);
 
     static std::uint64_t hash_of(AccountId account, const ClientOrderId& id);
     std::size_t locate(std::uint64_t hash, AccountId account, const ClientOrderId& id) const;

@@ -6,12 +6,20 @@
 // passes between the two threads without a lock. Slots are protobuf messages cleared
 // and refilled in place, so a stream in steady state allocates nothing.
 //
+// A slot is a pointer to its message. The producer takes back the messages of completed
+// writes onto a stack of its own and fills the next slot from its top: the message
+// written last, still in the cache and already grown to the size of this stream's
+// messages. The ring's capacity bounds how far the reader may fall behind; in steady
+// state only the few messages in flight are touched (cycling through the ring's whole
+// span of messages cost a cache miss per field, and kept growing cold ones).
+//
 // One producer thread calls producing/publish/finish; gRPC calls on_write_done.
 
 #include <atomic>
 #include <cassert>
 #include <cstddef>
 #include <functional>
+#include <utility>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
@@ -29,21 +37,38 @@ class WriteRing {
     WriteRing(
         std::size_t slots, StartWrite start_write, Finish finish,
         std::function<void(Message&)> reset = [](Message& m) { m.Clear(); })
-        : slots_(slots), start_write_(start_write), finish_(finish), reset_(std::move(reset)) {
+        : messages_(slots),
+          slots_(slots, nullptr),
+          start_write_(start_write),
+          finish_(finish),
+          reset_(std::move(reset)) {
         assert(slots > 0);
+        free_.reserve(slots);
+        for (std::size_t i = slots; i > 0; --i) {
+            free_.push_back(&messages_[i - 1]);
+        }
     }
 
     // The message being filled, or nullptr when every slot waits to be written (the
     // reader is too slow).
     Message* producing() {
         if (open_) {
-            return &slots_[produced_ % slots_.size()];
+            return slots_[produced_ % slots_.size()];
         }
-        if (produced_ - written_.load(std::memory_order_acquire) >= slots_.size()) {
+        const std::size_t written = written_.load(std::memory_order_acquire);
+        if (produced_ - written >= slots_.size()) {
             return nullptr;
         }
+        // The slots before `written` are done (the acquire above): the gRPC thread will
+        // not look at them again, so their messages come back to the stack.
+        for (; reclaimed_ < written; ++reclaimed_) {
+            free_.push_back(slots_[reclaimed_ % slots_.size()]);
+        }
+        assert(!free_.empty());
         open_ = true;
-        Message* slot = &slots_[produced_ % slots_.size()];
+        Message* slot = free_.back();
+        free_.pop_back();
+        slots_[produced_ % slots_.size()] = slot;
         reset_(*slot);
         return slot;
     }
@@ -97,7 +122,7 @@ class WriteRing {
             // Holding the flag, no write is in flight, so `written` is stable now.
             const std::size_t next = written_.load(std::memory_order_acquire);
             if (next < produced_shared_.load(std::memory_order_acquire)) {
-                start_write_(&slots_[next % slots_.size()]);
+                start_write_(slots_[next % slots_.size()]);
                 return;  // on_write_done passes the flag on
             }
             if (finish_pending_.load(std::memory_order_acquire)) {
@@ -109,11 +134,15 @@ class WriteRing {
         }
     }
 
-    std::vector<Message> slots_;
+    std::vector<Message> messages_;
+    // The message of each slot in [written, produced), which the writes read.
+    std::vector<Message*> slots_;
     std::function<void(const Message*)> start_write_;
     std::function<void(const grpc::Status&)> finish_;
     std::function<void(Message&)> reset_;
     // Producer-only.
+    std::vector<Message*> free_;  // messages of no slot, the one written last on top
+    std::size_t reclaimed_ = 0;   // slots below this have given their message back
     std::size_t produced_ = 0;
     bool open_ = false;
     grpc::Status status_;
