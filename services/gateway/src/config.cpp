@@ -217,7 +217,7 @@ const std::vector<Key>& keys() {
          [](ServerConfig& c, const std::string& v) {
              c.pipeline.dispatch_inline_max = parse_number<std::size_t>("dispatch_inline_max", v);
          }},
-        {"idle_spins", "yields of an idle order-path thread before it sleeps (32)",
+        {"idle_spins", "yields of an idle order-path thread before it sleeps (0)",
          [](ServerConfig& c, const std::string& v) {
              c.pipeline.idle_spins = parse_number<int>("idle_spins", v);
          }},

@@ -1,6 +1,6 @@
 #pragma once
 // How a thread of the order path waits for work without a lock and without burning a
-// core: it spins a little, then says it is going to sleep and sleeps in the kernel
+// core: it may spin a little, then says it is going to sleep and sleeps in the kernel
 // (futex) until a producer rings or a deadline passes. On a two-core machine a thread
 // that only yields or naps in fixed steps either steals the CPU from the threads doing
 // the work or answers late; a futex wake costs one system call, paid only when the

@@ -50,8 +50,10 @@ struct PipelineConfig {
     // How often the dispatcher runs its timers (heartbeats).
     std::int64_t timer_interval_ns = 100'000'000;
     // Times an idle sequencer or dispatcher yields the core before it sleeps until
-    // rung: more answers a steady client sooner, fewer leaves the cores to others.
-    int idle_spins = 32;
+    // rung: more may answer a steady client sooner on a machine with cores to spare.
+    // On two cores none is best: the yields took CPU from gRPC's threads and the
+    // client, and every mode measured better without them (docs/BENCHMARKS.md).
+    int idle_spins = 0;
     DispatchMode dispatch = DispatchMode::Adaptive;
     // Adaptive: the largest round (requests taken from the queue at once, with none left
     // behind them) that the sequencer answers itself.
