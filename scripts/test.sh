@@ -35,7 +35,9 @@ run_suite() {
   echo "== ${name}: test"
   local log="${dir}/ctest.log"
   local status=0
-  (cd "${dir}" && CPX_TEST_SCALE="${scale}" ctest --output-on-failure -j "${jobs}" ${filter:+-R "${filter}"}) \
+  # A test that hangs (a lost wake-up, a deadlock) fails after 20 minutes instead of
+  # holding the run; the slowest test takes about a minute.
+  (cd "${dir}" && CPX_TEST_SCALE="${scale}" ctest --output-on-failure --timeout 1200 -j "${jobs}" ${filter:+-R "${filter}"}) \
     | tee "${log}" || status=$?
   local line
   line="$(grep -E '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "${log}" | tail -1 || true)"

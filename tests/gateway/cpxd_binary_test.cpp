@@ -167,6 +167,28 @@ TEST(GatewayBinary, DemoSpotWindowIsASecondToADay) {
     EXPECT_NE(config_help().find("demo_spot_window_ns"), std::string::npos);
 }
 
+// Where calls are answered is a key too: adaptive by default, any of the three by name,
+// and anything else refused by name.
+TEST(GatewayBinary, DispatchIsSequencerThreadOrAdaptive) {
+    const char* none[] = {"cpxd"};
+    EXPECT_EQ(load_config(1, none).pipeline.dispatch, DispatchMode::Adaptive);
+    EXPECT_EQ(load_config(1, none).pipeline.idle_spins, 0);
+    const std::pair<const char*, DispatchMode> named[] = {
+        {"--dispatch=sequencer", DispatchMode::Sequencer},
+        {"--dispatch=thread", DispatchMode::Thread},
+        {"--dispatch=adaptive", DispatchMode::Adaptive}};
+    for (const auto& [flag, mode] : named) {
+        const char* args[] = {"cpxd", flag};
+        EXPECT_EQ(load_config(2, args).pipeline.dispatch, mode) << flag;
+    }
+    for (const char* bad : {"--dispatch=true", "--dispatch=", "--dispatch_thread=true"}) {
+        const char* args[] = {"cpxd", bad};
+        EXPECT_THROW(load_config(2, args), std::invalid_argument) << bad;
+    }
+    const char* inline_max[] = {"cpxd", "--dispatch_inline_max=64"};
+    EXPECT_EQ(load_config(2, inline_max).pipeline.dispatch_inline_max, 64u);
+}
+
 // A cpxd with a demo market on a database of its own, and what it answers.
 class DemoCpxd {
   public:

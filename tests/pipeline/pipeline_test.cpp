@@ -136,8 +136,12 @@ TEST_P(PipelineThreads, ConcurrentProducersAreAnsweredOnceAndReplayRebuildsTheSa
     config.dispatch_inline_max = 64;
     config.exchange.order_capacity = 1u << 16;
     config.exchange.client_id_window = 1u << 18;
-    config.request_queue_capacity = 1u << 10;  // small, so that producers meet a full queue
-    config.outbound_queue_capacity = 1u << 10;
+    config.request_queue_capacity = 1u << 10;   // small, so that producers meet a full queue
+    config.outbound_queue_capacity = 1u << 10;  // and the sequencer a full one
+    // The dispatcher thread's timer would wake it every 100 ms; with an hour, only a ring
+    // does, so that a missed wake-up stalls the run (until ctest's timeout fails it)
+    // instead of costing a hidden 100 ms.
+    config.timer_interval_ns = 3'600'000'000'000;
     RecordingJournal journal;
     Pipeline pipeline(config, &journal);
     std::vector<exchange::Payload> payloads;
@@ -259,6 +263,7 @@ TEST(PipelineAdaptive, AnswersKeepTheirOrderWhenRoundsMoveBetweenThreads) {
     config.exchange.client_id_window = 1u << 18;
     config.request_queue_capacity = 1u << 10;
     config.outbound_queue_capacity = 1u << 10;
+    config.timer_interval_ns = 3'600'000'000'000;
     RecordingJournal journal;
     Pipeline pipeline(config, &journal);
     std::vector<exchange::Payload> payloads;

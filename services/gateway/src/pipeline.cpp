@@ -92,8 +92,12 @@ void Pipeline::OutputSink::forward(const exchange::Outbound& out) {
         dispatcher_.handle(&out, 1);
         return;
     }
-    // Output is never dropped: when the dispatcher falls behind, the sequencer waits.
+    // Output is never dropped: when the dispatcher falls behind, the sequencer waits. The
+    // sequencer rings the dispatcher once per batch, after the batch; a batch whose output
+    // fills the queue must ring before it waits, or it would wait for a dispatcher that
+    // went to sleep before the first record (until the dispatcher's timer wakes it).
     while (!queue_.try_push(out)) {
+        dispatcher_.bell().ring();
         std::this_thread::yield();
     }
 }
@@ -375,13 +379,12 @@ void Pipeline::run_sequencer() {
         }
         if (inline_round) {
             end_inline_round();
-            count(rounds_inline_);
         } else if (n > 0) {
             // One wake of the dispatcher per batch, after all of its output is queued.
             dispatcher_.bell().ring();
-            count(rounds_handed_);
         }
         if (n > 0) {
+            count(inline_round ? rounds_inline_ : rounds_handed_);
             idle_spins = 0;
             continue;
         }
