@@ -16,6 +16,7 @@
 #include "cpx/exchange/exchange.hpp"
 #include "cpx/gateway/caller.hpp"
 #include "cpx/gateway/pipeline.hpp"
+#include "stress.hpp"
 
 namespace cpx::gateway {
 namespace {
@@ -27,12 +28,6 @@ using exchange::RequestType;
 constexpr exchange::InstrumentId kInstrument = 1;
 constexpr std::int64_t kStartNs = 1'800'000'000'000'000'000;
 constexpr std::int64_t kHourNs = 3'600'000'000'000;
-
-double test_scale() {
-    const char* text = std::getenv("CPX_TEST_SCALE");
-    const double scale = text == nullptr ? 1.0 : std::atof(text);
-    return scale > 0 && scale <= 1 ? scale : 1.0;
-}
 
 exchange::KeyHash key_of(std::uint8_t n) {
     exchange::KeyHash key{};
@@ -128,7 +123,7 @@ std::vector<Request> setup_requests(std::vector<exchange::Payload>& payloads) {
 class PipelineThreads : public ::testing::TestWithParam<DispatchMode> {};
 
 TEST_P(PipelineThreads, ConcurrentProducersAreAnsweredOnceAndReplayRebuildsTheSameState) {
-    const int orders_per_thread = static_cast<int>(20'000 * test_scale());
+    const int orders_per_thread = static_cast<int>(cpx::testing::scaled(20'000));
     PipelineConfig config;
     config.dispatch = GetParam();
     // Adaptive: rounds of up to 64 requests go either way, so that both threads take
@@ -193,6 +188,13 @@ TEST_P(PipelineThreads, ConcurrentProducersAreAnsweredOnceAndReplayRebuildsTheSa
         }
     }
     pipeline.stop();
+    // Each placement answered where it says it does.
+    if (GetParam() == DispatchMode::Sequencer) {
+        EXPECT_EQ(pipeline.rounds_handed_off(), 0u);
+    }
+    if (GetParam() == DispatchMode::Thread) {
+        EXPECT_EQ(pipeline.rounds_answered_inline(), 0u);
+    }
     std::printf("rounds answered on the sequencer %llu, handed to the dispatcher thread %llu\n",
                 static_cast<unsigned long long>(pipeline.rounds_answered_inline()),
                 static_cast<unsigned long long>(pipeline.rounds_handed_off()));

@@ -16,17 +16,12 @@
 
 #include "cpx/gateway/write_ring.hpp"
 #include "cpx/v1/orders.pb.h"
+#include "stress.hpp"
 
 namespace cpx::gateway {
 namespace {
 
 using Batch = cpx::v1::ReportBatch;
-
-double test_scale() {
-    const char* text = std::getenv("CPX_TEST_SCALE");
-    const double scale = text == nullptr ? 1.0 : std::atof(text);
-    return scale > 0 && scale <= 1 ? scale : 1.0;
-}
 
 // The writes of one ring: start_write hands the message over, the writer thread reads
 // it and completes the write, as gRPC would.
@@ -65,7 +60,7 @@ std::thread writer(WriteRing<Batch>& ring, Writes& writes) {
 
 TEST(WriteRing, EveryMessageIsWrittenOnceInOrderWhileTheProducerRunsAhead) {
     constexpr std::size_t kSlots = 8;
-    const auto messages = static_cast<std::uint64_t>(50'000 * test_scale());
+    const auto messages = cpx::testing::scaled(50'000);
     Writes writes;
     WriteRing<Batch> ring = make_ring(kSlots, writes);
     std::thread grpc_thread = writer(ring, writes);
