@@ -18,7 +18,7 @@
 #include <cassert>
 #include <vector>
 
-#include "cpx/matching/engine.hpp"
+#include "engine_inline.hpp"
 
 namespace cpx::matching {
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 
+#include "engine_inline.hpp"
 #include "incoming.hpp"
 
 namespace cpx::matching {
@@ -43,33 +44,6 @@ Reason Engine::add_instrument(const InstrumentSpec& spec) {
     return Reason::None;
 }
 
-std::uint32_t Engine::book_index_of(InstrumentId id) const {
-    if (id < book_of_small_id_.size()) {
-        return book_of_small_id_[id];
-    }
-    if (id < kDirectIds) {
-        return kNoSlot;
-    }
-    const auto it = book_of_.find(id);
-    return it == book_of_.end() ? kNoSlot : it->second;
-}
-
-Book* Engine::find_book(InstrumentId id, std::uint32_t* index_out) {
-    const std::uint32_t index = book_index_of(id);
-    if (index == kNoSlot) {
-        return nullptr;
-    }
-    if (index_out != nullptr) {
-        *index_out = index;
-    }
-    return &books_[index];
-}
-
-const Book* Engine::find_book(InstrumentId id) const {
-    const std::uint32_t index = book_index_of(id);
-    return index == kNoSlot ? nullptr : &books_[index];
-}
-
 void Engine::apply(const Command& c) {
     now_ns_ = c.ts_ns;
     if (!heap_.empty()) {
@@ -106,19 +80,6 @@ void Engine::apply(const Command& c) {
     flush();
 }
 
-Event& Engine::emit(EventType type, const Book& book) {
-    if (event_count_ == kEventBatch) {
-        flush();
-    }
-    Event& e = events_[event_count_++];
-    e = Event{};
-    e.type = type;
-    e.seq = ++seq_;
-    e.ts_ns = now_ns_;
-    e.instrument = book.spec.id;
-    return e;
-}
-
 void Engine::flush() {
     if (event_count_ > 0) {
         sink_.publish(events_.data(), event_count_);
@@ -143,15 +104,6 @@ void Engine::reject(const Command& c, Reason reason) {
     e.quantity = c.quantity;
     e.reason = reason;
     e.aux = static_cast<std::uint8_t>(c.type);
-}
-
-void Engine::emit_level(const Book& book, Side side, std::int64_t tick) {
-    const Level& level = book.ladder(side).levels[static_cast<std::size_t>(tick)];
-    Event& e = emit(EventType::LevelUpdate, book);
-    e.side = side;
-    e.price = book.price_of(tick);
-    e.quantity = level.total;
-    e.leaves = level.count;
 }
 
 void Engine::set_state(Book& book, TradingState state, CommandType cause) {
@@ -231,8 +183,9 @@ Reason Engine::validate_new(const Command& c, const Book& book) const {
     if (const Reason r = validate_quantity(book, c.quantity); r != Reason::None) {
         return r;
     }
-    if (c.min_quantity < 0 || c.min_quantity > c.quantity ||
-        (c.min_quantity > 0 && (!book.whole_lots(c.min_quantity) || all_or_none))) {
+    // Most orders have no minimum: one comparison for them.
+    if (c.min_quantity != 0 && (c.min_quantity < 0 || c.min_quantity > c.quantity ||
+                                !book.whole_lots(c.min_quantity) || all_or_none)) {
         return Reason::InvalidMinQuantity;
     }
     if (c.order_type == OrderType::Limit) {
@@ -378,8 +331,7 @@ void Engine::on_cancel(const Command& c) {
         return;
     }
     const Side side = pool_[slot].side;
-    const std::int64_t tick = book->tick_of(pool_[slot].price);
-    remove_order(*book, slot, Reason::CancelledByUser);
+    const std::int64_t tick = remove_order(*book, slot, Reason::CancelledByUser);
     emit_level(*book, side, tick);
 }
 

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cassert>
 
+#include "engine_inline.hpp"
 #include "incoming.hpp"
 
 namespace cpx::matching {
@@ -129,6 +130,9 @@ void Engine::match(Book& book, Incoming& in) {
 }
 
 void Engine::rest(Book& book, std::uint32_t book_index, Incoming& in) {
+    // Only limit orders rest (market orders are immediate, and refused in an auction),
+    // so the limit tick is the tick of the order's own price.
+    assert(in.type == OrderType::Limit);
     const bool replaced = in.slot != kNoSlot;
     const std::uint32_t slot = replaced ? in.slot : allocate_slot();
     Order& order = pool_[slot];
@@ -149,7 +153,7 @@ void Engine::rest(Book& book, std::uint32_t book_index, Incoming& in) {
             heap_push(slot);
         }
     }
-    link_back(book, slot);
+    link_back(book, slot, in.limit_tick);
 
     Event& e = emit(EventType::Booked, book);
     e.order_id = in.id;
@@ -157,7 +161,7 @@ void Engine::rest(Book& book, std::uint32_t book_index, Incoming& in) {
     e.side = in.side;
     e.price = in.price;
     e.leaves = in.remaining;
-    emit_level(book, in.side, book.tick_of(in.price));
+    emit_level(book, in.side, in.limit_tick);
 }
 
 void Engine::finish_incoming(Book& book, const Incoming& in, Reason reason) {

@@ -5,87 +5,11 @@
 #include <cassert>
 #include <limits>
 
-#include "cpx/matching/engine.hpp"
+#include "engine_inline.hpp"
 
 namespace cpx::matching {
 
-std::uint32_t Engine::allocate_slot() {
-    assert(!free_slots_.empty());
-    const std::uint32_t slot = free_slots_.back();
-    free_slots_.pop_back();
-    ++live_orders_;
-    return slot;
-}
-
-void Engine::release_slot(std::uint32_t slot) {
-    assert(live_orders_ > 0);
-    pool_[slot].id = 0;
-    free_slots_.push_back(slot);
-    --live_orders_;
-}
-
-void Engine::link_back(Book& book, std::uint32_t slot) {
-    Order& order = pool_[slot];
-    Ladder& ladder = book.ladder(order.side);
-    const std::int64_t tick = book.tick_of(order.price);
-    Level& level = ladder.levels[static_cast<std::size_t>(tick)];
-    order.next = kNoSlot;
-    order.prev = level.tail;
-    if (level.tail != kNoSlot) {
-        pool_[level.tail].next = slot;
-    } else {
-        level.head = slot;
-        ladder.occupied.set(tick);
-        const bool better = order.side == Side::Buy ? tick > ladder.best : tick < ladder.best;
-        if (ladder.best < 0 || better) {
-            ladder.best = tick;
-        }
-    }
-    level.tail = slot;
-    level.total += order.leaves;
-    ++level.count;
-    ++ladder.order_count;
-}
-
-void Engine::unlink(Book& book, std::uint32_t slot) {
-    Order& order = pool_[slot];
-    Ladder& ladder = book.ladder(order.side);
-    const std::int64_t tick = book.tick_of(order.price);
-    Level& level = ladder.levels[static_cast<std::size_t>(tick)];
-    if (order.prev != kNoSlot) {
-        pool_[order.prev].next = order.next;
-    } else {
-        level.head = order.next;
-    }
-    if (order.next != kNoSlot) {
-        pool_[order.next].prev = order.prev;
-    } else {
-        level.tail = order.prev;
-    }
-    order.next = kNoSlot;
-    order.prev = kNoSlot;
-    level.total -= order.leaves;
-    --level.count;
-    --ladder.order_count;
-    assert(level.total >= 0);
-    if (level.count == 0) {
-        assert(level.total == 0);
-        ladder.occupied.clear(tick);
-        if (ladder.best == tick) {
-            ladder.best = order.side == Side::Buy ? ladder.occupied.find_prev(tick - 1)
-                                                  : ladder.occupied.find_next(tick + 1);
-        }
-    }
-}
-
-void Engine::forget(Book& book, std::uint32_t slot) {
-    unlink(book, slot);
-    index_.erase(pool_[slot].id);
-    heap_remove(slot);
-    release_slot(slot);
-}
-
-void Engine::remove_order(Book& book, std::uint32_t slot, Reason reason) {
+std::int64_t Engine::remove_order(Book& book, std::uint32_t slot, Reason reason) {
     const Order& order = pool_[slot];
     Event& e = emit(EventType::Cancelled, book);
     e.order_id = order.id;
@@ -94,7 +18,7 @@ void Engine::remove_order(Book& book, std::uint32_t slot, Reason reason) {
     e.price = order.price;
     e.quantity = order.leaves;
     e.reason = reason;
-    forget(book, slot);
+    return forget(book, slot);
 }
 
 bool Engine::heap_less(std::uint32_t a, std::uint32_t b) const {
@@ -174,8 +98,7 @@ void Engine::expire_until(Timestamp now) {
         const std::uint32_t slot = heap_.front();
         Book& book = books_[pool_[slot].book];
         const Side side = pool_[slot].side;
-        const std::int64_t tick = book.tick_of(pool_[slot].price);
-        remove_order(book, slot, Reason::CancelledExpired);
+        const std::int64_t tick = remove_order(book, slot, Reason::CancelledExpired);
         emit_level(book, side, tick);
     }
 }

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "cpx/matching/engine.hpp"
 #include "cpx/matching/state_hash.hpp"
+#include "engine_inline.hpp"
 
 namespace cpx::matching {
 

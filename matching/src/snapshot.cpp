@@ -22,8 +22,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "cpx/matching/engine.hpp"
 #include "cpx/matching/snapshot_io.hpp"
+#include "engine_inline.hpp"
 
 namespace cpx::matching {
 
@@ -258,7 +258,7 @@ bool Engine::load(SnapshotReader& in) {
                     o.side = side;
                     o.flags = flags;
                     o.stp = static_cast<SelfTradePrevention>(stp);
-                    link_back(book, slot);
+                    link_back(book, slot, tick);
                     index_.insert(id, slot);
                     ++live;
                 }

@@ -98,9 +98,10 @@ class Engine {
   private:
     struct Incoming;
 
-    std::uint32_t book_index_of(InstrumentId id) const;
-    Book* find_book(InstrumentId id, std::uint32_t* index_out = nullptr);
-    const Book* find_book(InstrumentId id) const;
+    // Defined in src/engine_inline.hpp, where the engine's sources can inline them.
+    inline std::uint32_t book_index_of(InstrumentId id) const;
+    inline Book* find_book(InstrumentId id, std::uint32_t* index_out = nullptr);
+    inline const Book* find_book(InstrumentId id) const;
 
     void on_new_order(const Command& c);
     // The slot of the order a cancel or replace names, if it exists in that instrument,
@@ -125,15 +126,19 @@ class Engine {
     struct AuctionCursor;
     bool auction_seek(Book& book, AuctionCursor& cursor);
 
-    std::uint32_t allocate_slot();
-    void release_slot(std::uint32_t slot);
-    void link_back(Book& book, std::uint32_t slot);
-    void unlink(Book& book, std::uint32_t slot);
-    void forget(Book& book, std::uint32_t slot);
-    void remove_order(Book& book, std::uint32_t slot, Reason reason);
+    // Also in src/engine_inline.hpp.
+    inline std::uint32_t allocate_slot();
+    inline void release_slot(std::uint32_t slot);
+    // tick is the order's price as a tick index, which every caller already has.
+    inline void link_back(Book& book, std::uint32_t slot, std::int64_t tick);
+    // These three return the tick of the level the order left, which a caller that
+    // reports that level would otherwise compute again.
+    inline std::int64_t unlink(Book& book, std::uint32_t slot);
+    inline std::int64_t forget(Book& book, std::uint32_t slot);
+    std::int64_t remove_order(Book& book, std::uint32_t slot, Reason reason);
     void finish_incoming(Book& book, const Incoming& in, Reason reason);
     void cancel_all(Book& book, Reason reason, const AccountId* account);
-    void emit_level(const Book& book, Side side, std::int64_t tick);
+    inline void emit_level(const Book& book, Side side, std::int64_t tick);
     void emit_state(const Book& book, CommandType cause);
     void set_state(Book& book, TradingState state, CommandType cause);
 
@@ -144,7 +149,7 @@ class Engine {
     bool heap_less(std::uint32_t a, std::uint32_t b) const;
     void expire_until(Timestamp now);
 
-    Event& emit(EventType type, const Book& book);
+    inline Event& emit(EventType type, const Book& book);
     void reject(const Command& c, Reason reason);
     void flush();
 
