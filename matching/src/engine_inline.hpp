@@ -42,10 +42,10 @@ namespace cpx::matching {
 }
 
 [[gnu::always_inline]] inline Event& Engine::emit(EventType type, const Book& book) {
-    if (event_count_ == kEventBatch) {
+    if (next_event_ == events_.data() + kEventBatch) {
         flush();
     }
-    Event& e = events_[event_count_++];
+    Event& e = *next_event_++;
     e = Event{};
     e.type = type;
     e.seq = ++seq_;
