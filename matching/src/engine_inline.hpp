@@ -4,9 +4,9 @@
 // event, taking and giving back a pool slot, linking an order into its level and out
 // of it. They are defined here, and declared inline in engine.hpp, so that every file
 // of the engine that calls them sees their bodies; the hottest are forced inline.
-// Called out of line, even with link-time optimisation, they cost the benchmark flows
-// 7% more instructions and about 8% more time (docs/BENCHMARKS.md, "Inlining the
-// order path"). Only the engine's own sources include this file.
+// Link-time optimisation left them out of line; calling them cost 5% of the engine's
+// instructions (docs/BENCHMARKS.md, "The order path inlined"). Only the engine's own
+// sources include this file.
 
 #include <cassert>
 
