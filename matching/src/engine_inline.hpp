@@ -1,12 +1,13 @@
 #pragma once
 
 // The small functions that nearly every command runs: finding a book, building an
-// event, taking and giving back a pool slot, linking an order into its level and out
-// of it. They are defined here, and declared inline in engine.hpp, so that every file
-// of the engine that calls them sees their bodies; the hottest are forced inline.
-// Link-time optimisation left them out of line; calling them cost 5% of the engine's
-// instructions (docs/BENCHMARKS.md, "The order path inlined"). Only the engine's own
-// sources include this file.
+// event, taking and giving back a pool slot, linking an order into its level, and
+// taking it out again. They are defined here, and declared inline in engine.hpp, so
+// that every file of the engine that calls them sees their bodies; the hottest are
+// forced inline, because link-time optimisation left them out of line and the calls
+// cost about a tenth of the engine's instructions (docs/BENCHMARKS.md, "2026-12-01: an
+// idle machine, and the order path inlined"). Only the engine's own sources include
+// this file.
 
 #include <cassert>
 
@@ -142,6 +143,19 @@ inline void Engine::release_slot(std::uint32_t slot) {
     }
     release_slot(slot);
     return tick;
+}
+
+[[gnu::always_inline]] inline std::int64_t Engine::remove_order(Book& book, std::uint32_t slot,
+                                                                Reason reason) {
+    const Order& order = pool_[slot];
+    Event& e = emit(EventType::Cancelled, book);
+    e.order_id = order.id;
+    e.account = order.account;
+    e.side = order.side;
+    e.price = order.price;
+    e.quantity = order.leaves;
+    e.reason = reason;
+    return forget(book, slot);
 }
 
 }  // namespace cpx::matching

@@ -129,7 +129,8 @@ void Engine::match(Book& book, Incoming& in) {
     }
 }
 
-void Engine::rest(Book& book, std::uint32_t book_index, Incoming& in) {
+[[gnu::always_inline]] inline void Engine::rest(Book& book, std::uint32_t book_index,
+                                                Incoming& in) {
     // Only limit orders rest (market orders are immediate, and refused in an auction),
     // so the limit tick is the tick of the order's own price.
     assert(in.type == OrderType::Limit);
@@ -183,38 +184,37 @@ void Engine::finish_incoming(Book& book, const Incoming& in, Reason reason) {
 }
 
 void Engine::execute(Book& book, std::uint32_t book_index, Incoming& in) {
-    if (book.state == TradingState::CallAuction || book.state == TradingState::AuctionNoCancel) {
-        rest(book, book_index, in);
-        return;
-    }
-    assert(book.state == TradingState::Continuous);
-
-    Quantity target = 0;
-    Reason unmet = Reason::None;
-    if (in.tif == TimeInForce::FOK || in.all_or_none()) {
-        target = in.remaining;
-        unmet = Reason::CancelledFillOrKill;
-    } else if (in.min_quantity > 0) {
-        target = std::min(in.min_quantity, in.remaining);
-        unmet = Reason::CancelledMinQuantityNotMet;
-    }
-    const bool may_trade = target == 0 || executable(book, in, target) >= target;
-    if (may_trade) {
-        match(book, in);
-    }
-    if (in.stp_cancelled) {
-        finish_incoming(book, in, Reason::CancelledSelfTrade);
-        return;
-    }
-    if (in.remaining == 0) {
-        finish_incoming(book, in, Reason::None);
-        return;
-    }
-    const bool immediate =
-        in.type == OrderType::Market || in.tif == TimeInForce::IOC || in.tif == TimeInForce::FOK;
-    if (immediate) {
-        finish_incoming(book, in, may_trade ? Reason::CancelledImmediateRemainder : unmet);
-        return;
+    // In a call auction every order rests; in continuous trading it first meets the
+    // other side. Both paths end in the one call of rest() below, which is inlined.
+    if (book.state != TradingState::CallAuction && book.state != TradingState::AuctionNoCancel) {
+        assert(book.state == TradingState::Continuous);
+        Quantity target = 0;
+        Reason unmet = Reason::None;
+        if (in.tif == TimeInForce::FOK || in.all_or_none()) {
+            target = in.remaining;
+            unmet = Reason::CancelledFillOrKill;
+        } else if (in.min_quantity > 0) {
+            target = std::min(in.min_quantity, in.remaining);
+            unmet = Reason::CancelledMinQuantityNotMet;
+        }
+        const bool may_trade = target == 0 || executable(book, in, target) >= target;
+        if (may_trade) {
+            match(book, in);
+        }
+        if (in.stp_cancelled) {
+            finish_incoming(book, in, Reason::CancelledSelfTrade);
+            return;
+        }
+        if (in.remaining == 0) {
+            finish_incoming(book, in, Reason::None);
+            return;
+        }
+        const bool immediate = in.type == OrderType::Market || in.tif == TimeInForce::IOC ||
+                               in.tif == TimeInForce::FOK;
+        if (immediate) {
+            finish_incoming(book, in, may_trade ? Reason::CancelledImmediateRemainder : unmet);
+            return;
+        }
     }
     rest(book, book_index, in);
 }

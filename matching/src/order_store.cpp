@@ -9,18 +9,6 @@
 
 namespace cpx::matching {
 
-std::int64_t Engine::remove_order(Book& book, std::uint32_t slot, Reason reason) {
-    const Order& order = pool_[slot];
-    Event& e = emit(EventType::Cancelled, book);
-    e.order_id = order.id;
-    e.account = order.account;
-    e.side = order.side;
-    e.price = order.price;
-    e.quantity = order.leaves;
-    e.reason = reason;
-    return forget(book, slot);
-}
-
 bool Engine::heap_less(std::uint32_t a, std::uint32_t b) const {
     const Order& x = pool_[a];
     const Order& y = pool_[b];

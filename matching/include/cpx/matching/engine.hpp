@@ -121,7 +121,7 @@ class Engine {
     void execute(Book& book, std::uint32_t book_index, Incoming& in);
     Quantity executable(const Book& book, const Incoming& in, Quantity target) const;
     void match(Book& book, Incoming& in);
-    void rest(Book& book, std::uint32_t book_index, Incoming& in);
+    inline void rest(Book& book, std::uint32_t book_index, Incoming& in);  // matching.cpp only
     void uncross(Book& book);
     struct AuctionCursor;
     bool auction_seek(Book& book, AuctionCursor& cursor);
@@ -135,7 +135,7 @@ class Engine {
     // reports that level would otherwise compute again.
     inline std::int64_t unlink(Book& book, std::uint32_t slot);
     inline std::int64_t forget(Book& book, std::uint32_t slot);
-    std::int64_t remove_order(Book& book, std::uint32_t slot, Reason reason);
+    inline std::int64_t remove_order(Book& book, std::uint32_t slot, Reason reason);
     void finish_incoming(Book& book, const Incoming& in, Reason reason);
     void cancel_all(Book& book, Reason reason, const AccountId* account);
     inline void emit_level(const Book& book, Side side, std::int64_t tick);
