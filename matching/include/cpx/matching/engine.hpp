@@ -121,7 +121,8 @@ class Engine {
     void execute(Book& book, std::uint32_t book_index, Incoming& in);
     Quantity executable(const Book& book, const Incoming& in, Quantity target) const;
     void match(Book& book, Incoming& in);
-    inline void rest(Book& book, std::uint32_t book_index, Incoming& in);  // matching.cpp only
+    // Defined in matching.cpp, the file of its one caller.
+    inline void rest(Book& book, std::uint32_t book_index, Incoming& in);
     void uncross(Book& book);
     struct AuctionCursor;
     bool auction_seek(Book& book, AuctionCursor& cursor);
