@@ -98,7 +98,9 @@ class Engine {
   private:
     struct Incoming;
 
-    // Defined in src/engine_inline.hpp, where the engine's sources can inline them.
+    // The members declared inline below are the order path's small steps. Those not
+    // marked otherwise are defined in src/engine_inline.hpp, which every source of the
+    // engine that calls them includes, so that the compiler can inline them there.
     inline std::uint32_t book_index_of(InstrumentId id) const;
     inline Book* find_book(InstrumentId id, std::uint32_t* index_out = nullptr);
     inline const Book* find_book(InstrumentId id) const;
@@ -106,7 +108,7 @@ class Engine {
     void on_new_order(const Command& c);
     // The slot of the order a cancel or replace names, if it exists in that instrument,
     // belongs to the command's account and may change now; otherwise rejects and
-    // returns kNoSlot.
+    // returns kNoSlot. Defined in engine.cpp, the file of its only callers.
     inline std::uint32_t find_own_order(const Command& c, Book*& book, std::uint32_t& book_index);
     void on_cancel(const Command& c);
     void on_replace(const Command& c);
@@ -127,7 +129,6 @@ class Engine {
     struct AuctionCursor;
     bool auction_seek(Book& book, AuctionCursor& cursor);
 
-    // Also in src/engine_inline.hpp.
     inline std::uint32_t allocate_slot();
     inline void release_slot(std::uint32_t slot);
     // tick is the order's price as a tick index, which every caller already has.
@@ -140,7 +141,6 @@ class Engine {
     void finish_incoming(Book& book, const Incoming& in, Reason reason);
     void cancel_all(Book& book, Reason reason, const AccountId* account);
     inline void emit_level(const Book& book, Side side, std::int64_t tick);
-    void emit_state(const Book& book, CommandType cause);
     void set_state(Book& book, TradingState state, CommandType cause);
 
     void heap_push(std::uint32_t slot);
