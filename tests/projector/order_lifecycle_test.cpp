@@ -100,6 +100,59 @@ TEST_F(OrderLifecycle, AnOrdersEveryStepIsRecordedWithItsReceiptSequencingAndAck
     EXPECT_EQ(steps_back(db.url(), "acknowledged_ns", "order_lifecycle", "seq, idx"), 0);
 }
 
+// The reports the clients were sent, as execution_reports lists them (seq, idx order),
+// and the trades among them.
+struct SentReports {
+    std::vector<std::string> reports;
+    std::vector<std::uint64_t> trades;
+};
+
+SentReports sent_reports(const JournalledExchange& x) {
+    SentReports sent;
+    for (const exchange::Outbound& o : x.sink.records) {
+        const bool mass_cancel = o.kind == exchange::OutKind::MassCancelDone;
+        if ((o.kind == exchange::OutKind::Report || mass_cancel) && !o.targeted && !o.duplicate) {
+            sent.reports.push_back(std::to_string(o.account) + "|" + std::to_string(o.seq) + "|" +
+                                   std::to_string(o.order_id) + "|" +
+                                   std::string(o.client_order_id.view()) + "|" +
+                                   std::to_string(static_cast<int>(o.exec)) + "|" +
+                                   std::to_string(static_cast<int>(o.status)) + "|" +
+                                   std::to_string(static_cast<int>(o.code)) + "|" +
+                                   std::to_string(o.leaves) + "|" + std::to_string(o.filled) + "|" +
+                                   std::to_string(o.ts_ns) + "|" + (mass_cancel ? "t" : "f") + "|");
+        } else if (o.kind == exchange::OutKind::Fill) {
+            sent.trades.push_back(o.trade_id);
+        }
+    }
+    return sent;
+}
+
+// Every report sent is stored once, in order, each fill in exactly one of them.
+void expect_reports_stored(const std::string& url, const SentReports& sent) {
+    const std::vector<std::string> stored =
+        dump(url,
+             "SELECT account, report_seq, order_id, client_order_id, exec, status, code, "
+             "leaves, filled, sequenced_ns, mass_cancel FROM execution_reports "
+             "ORDER BY seq, idx");
+    EXPECT_EQ(stored.size(), sent.reports.size());
+    for (std::size_t i = 0; i < std::min(stored.size(), sent.reports.size()); ++i) {
+        ASSERT_EQ(stored[i], sent.reports[i]) << "report " << i;  // the first that differs
+    }
+    // Each account's report numbers run 1, 2, 3, ... without a gap: nothing it was sent is
+    // missing.
+    EXPECT_EQ(scalar(url,
+                     "SELECT count(*) FROM (SELECT account, count(*) AS n, max(report_seq) AS top "
+                     "FROM execution_reports GROUP BY account) t WHERE n <> top"),
+              0);
+    // Each fill the clients saw is in exactly one report; every trade has two fills.
+    EXPECT_EQ(scalar(url, "SELECT sum(cardinality(trade_ids)) FROM execution_reports"),
+              static_cast<std::int64_t>(sent.trades.size()));
+    EXPECT_EQ(scalar(url,
+                     "SELECT count(*) FROM obligations o WHERE (SELECT count(*) FROM "
+                     "execution_reports r WHERE o.id = ANY (r.trade_ids)) <> 2"),
+              0);
+}
+
 TEST_F(OrderLifecycle, TheReportsAreExactlyThoseTheClientsWereSent) {
     JournalledExchange x(db.url(), test_config());
     const Market m = open_market(x);
@@ -111,52 +164,78 @@ TEST_F(OrderLifecycle, TheReportsAreExactlyThoseTheClientsWereSent) {
     LedgerProjector projector(projector_config(db.url(), 23));
     projector.project_available();
 
-    std::vector<std::string> sent;
-    std::vector<std::uint64_t> trades;
-    for (const exchange::Outbound& o : x.sink.records) {
-        const bool mass_cancel = o.kind == exchange::OutKind::MassCancelDone;
-        if ((o.kind == exchange::OutKind::Report || mass_cancel) && !o.targeted && !o.duplicate) {
-            sent.push_back(std::to_string(o.account) + "|" + std::to_string(o.seq) + "|" +
-                           std::to_string(o.order_id) + "|" +
-                           std::string(o.client_order_id.view()) + "|" +
-                           std::to_string(static_cast<int>(o.exec)) + "|" +
-                           std::to_string(static_cast<int>(o.status)) + "|" +
-                           std::to_string(static_cast<int>(o.code)) + "|" +
-                           std::to_string(o.leaves) + "|" + std::to_string(o.filled) + "|" +
-                           std::to_string(o.ts_ns) + "|" + (mass_cancel ? "t" : "f") + "|");
-        } else if (o.kind == exchange::OutKind::Fill) {
-            trades.push_back(o.trade_id);
-        }
-    }
-    ASSERT_GT(sent.size(), 300u);
-    const std::vector<std::string> stored =
-        dump(db.url(),
-             "SELECT account, report_seq, order_id, client_order_id, exec, status, code, "
-             "leaves, filled, sequenced_ns, mass_cancel FROM execution_reports "
-             "ORDER BY seq, idx");
-    EXPECT_EQ(stored.size(), sent.size());
-    for (std::size_t i = 0; i < std::min(stored.size(), sent.size()); ++i) {
-        ASSERT_EQ(stored[i], sent[i]) << "report " << i;  // the first that differs
-    }
+    const SentReports sent = sent_reports(x);
+    ASSERT_GT(sent.reports.size(), 300u);
+    expect_reports_stored(db.url(), sent);
     EXPECT_EQ(scalar(db.url(), "SELECT count(*) FROM execution_reports WHERE mass_cancel"), 1);
-    // Each account's report numbers run 1, 2, 3, ... without a gap: nothing it was sent is
-    // missing.
-    EXPECT_EQ(scalar(db.url(),
-                     "SELECT count(*) FROM (SELECT account, count(*) AS n, max(report_seq) AS top "
-                     "FROM execution_reports GROUP BY account) t WHERE n <> top"),
-              0);
-    // Each fill the clients saw is in exactly one report; every trade has two fills.
-    EXPECT_EQ(scalar(db.url(), "SELECT sum(cardinality(trade_ids)) FROM execution_reports"),
-              static_cast<std::int64_t>(trades.size()));
-    EXPECT_EQ(scalar(db.url(),
-                     "SELECT count(*) FROM obligations o WHERE (SELECT count(*) FROM "
-                     "execution_reports r WHERE o.id = ANY (r.trade_ids)) <> 2"),
-              0);
     // Requests journalled without a receipt time keep none.
     EXPECT_EQ(
         scalar(db.url(), "SELECT count(*) FROM execution_reports WHERE received_ns IS NOT NULL"),
         0);
 }
+
+// A large batch's reports commit on the report writer's session just before the batch's
+// own transaction. When that transaction then fails, the reports are ahead of the
+// progress; the recovery must leave them as they are and write the rest, whichever
+// session the next projector writes its reports on (the parameter: the next projector's
+// parallel_reports_min, 1 for always, 0 for never).
+class ReportsAheadOfTheProgress : public OrderLifecycle,
+                                  public ::testing::WithParamInterface<std::uint64_t> {};
+
+TEST_P(ReportsAheadOfTheProgress, AreKeptAndNotWrittenAgainAfterTheBatchFailed) {
+    JournalledExchange x(db.url(), test_config());
+    const Market m = open_market(x);
+    trade_randomly(x, m, 300, 17);
+    x.send(TestExchange::mass_cancel(m.alice, "sweep"));
+    trade_randomly(x, m, 100, 18);
+    x.flush();
+    // The first batch that makes a trade fails in its own transaction, after its reports
+    // (a sequence is not rolled back, so the trigger fails once).
+    {
+        const auto connection = store::connect(db.url());
+        pqxx::work tx(*connection);
+        tx.exec(
+            "CREATE SEQUENCE test_fail_once; GRANT USAGE ON SEQUENCE test_fail_once TO cpx_app;"
+            "CREATE FUNCTION test_fail_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF nextval('test_fail_once') = 1 THEN RAISE EXCEPTION 'injected failure'; END IF; "
+            "RETURN NULL; END $$;"
+            "CREATE TRIGGER test_fail_once AFTER INSERT ON obligations "
+            "FOR EACH STATEMENT EXECUTE FUNCTION test_fail_once()");
+        tx.commit();
+    }
+    std::uint64_t failed_at = 0;
+    {
+        ProjectorConfig config = projector_config(db.url(), 23);
+        config.parallel_reports_min = 1;
+        LedgerProjector projector(config);
+        EXPECT_THROW(projector.project_available(), std::runtime_error);
+        failed_at = projector.projected_seq();
+    }
+    ASSERT_GT(failed_at, 0u);
+    ASSERT_LT(failed_at, x.last_seq());
+    ASSERT_EQ(scalar(db.url(), "SELECT seq FROM projector_progress"),
+              static_cast<std::int64_t>(failed_at));
+    const std::int64_t reports_seq = scalar(db.url(), "SELECT max(seq) FROM execution_reports");
+    ASSERT_GT(reports_seq, static_cast<std::int64_t>(failed_at))
+        << "the failed batch's reports did not commit ahead of the progress";
+
+    ProjectorConfig config = projector_config(db.url(), 23);
+    config.parallel_reports_min = GetParam();
+    LedgerProjector projector(config);
+    const RecoveryInfo info = projector.start_from_database();
+    EXPECT_EQ(info.progress_seq, failed_at);
+    EXPECT_EQ(info.reports_seq, static_cast<std::uint64_t>(reports_seq));
+    projector.project_available();
+    EXPECT_EQ(projector.projected_seq(), x.last_seq());
+    expect_reports_stored(db.url(), sent_reports(x));
+    EXPECT_TRUE(projector.check_against_database().ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(NextProjector, ReportsAheadOfTheProgress, ::testing::Values(1u, 0u),
+                         [](const ::testing::TestParamInfo<std::uint64_t>& p) {
+                             return p.param == 0 ? std::string("InTheBatch")
+                                                 : std::string("OnTheirOwnSession");
+                         });
 
 TEST_F(OrderLifecycle, EveryCommitOfTheJournalIsRecordedOnceInOrder) {
     JournalledExchange x(db.url(), test_config());

@@ -4,6 +4,7 @@
 //   cpx-settle-bench [--database_url URL] [--trades N] [--buyers B] [--providers P]
 //                    [--batch N] [--snapshot_every N] [--check 0|1] [--keep 1]
 //                    [--migrations_dir DIR] [--setup_sql SQL] [--vouchers 0|1]
+//                    [--parallel_reports_min N]
 //
 // In a scratch database (created on the server of --database_url, default the
 // CPX_DATABASE_URL environment variable; migrated; dropped at the end unless --keep):
@@ -33,6 +34,8 @@
 // gives every buyer a voucher of one program that pays 30% of every deal (an issuer
 // account funds it), so that the settlement run also redeems one voucher per obligation
 // (one more transfer and one voucher event each): the cost of vouchers in (b) and (c).
+// --parallel_reports_min is the projector's (ProjectorConfig): a batch with at least
+// that many execution reports writes them on a second session (0: never).
 
 #include <libpq-fe.h>
 #include <unistd.h>
@@ -81,6 +84,7 @@ struct Options {
     std::string migrations_dir;
     std::string setup_sql;
     bool vouchers = false;
+    std::uint64_t parallel_reports_min = cpx::projector::ProjectorConfig{}.parallel_reports_min;
 };
 
 Options parse(int argc, char** argv) {
@@ -121,6 +125,8 @@ Options parse(int argc, char** argv) {
             o.setup_sql = value;
         } else if (arg == "--vouchers") {
             o.vouchers = value != "0";
+        } else if (arg == "--parallel_reports_min") {
+            o.parallel_reports_min = std::stoull(value);
         } else {
             throw std::invalid_argument("unknown flag " + arg + " (see the file's header)");
         }
@@ -447,7 +453,8 @@ void print_projection(const char* phase, double seconds, std::uint64_t units, co
         "transfers=%llu transfers_netted=%llu obligations=%llu obligation_events=%llu "
         "voucher_events=%llu batches=%llu read_apply_s=%.3f copy_transfers_s=%.3f "
         "copy_obligations_s=%.3f copy_events_s=%.3f copy_vouchers_s=%.3f audit_records=%llu "
-        "alerts=%llu reports=%llu copy_reports_s=%.3f copy_audit_s=%.3f commit_s=%.3f "
+        "alerts=%llu reports=%llu copy_reports_s=%.3f wait_reports_s=%.3f copy_audit_s=%.3f "
+        "commit_s=%.3f "
         "snapshots=%llu snapshot_take_s=%.3f "
         "snapshot_write_s=%.3f\n",
         phase, seconds, unit, static_cast<unsigned long long>(units), unit,
@@ -466,6 +473,7 @@ void print_projection(const char* phase, double seconds, std::uint64_t units, co
         static_cast<unsigned long long>(delta(before.alerts, after.alerts)),
         static_cast<unsigned long long>(delta(before.reports, after.reports)),
         static_cast<double>(delta(before.copy_reports_us, after.copy_reports_us)) / 1e6,
+        static_cast<double>(delta(before.wait_reports_us, after.wait_reports_us)) / 1e6,
         static_cast<double>(delta(before.copy_audit_us, after.copy_audit_us)) / 1e6,
         static_cast<double>(delta(before.commit_us, after.commit_us)) / 1e6,
         static_cast<unsigned long long>(delta(before.snapshots, after.snapshots)),
@@ -491,6 +499,7 @@ void snapshot_stats(const cpx::projector::ProjectorStats& from,
     copy(from.alerts, to.alerts);
     copy(from.reports, to.reports);
     copy(from.copy_reports_us, to.copy_reports_us);
+    copy(from.wait_reports_us, to.wait_reports_us);
     copy(from.copy_audit_us, to.copy_audit_us);
     copy(from.read_apply_us, to.read_apply_us);
     copy(from.copy_accounts_us, to.copy_accounts_us);
@@ -543,6 +552,7 @@ int run(const Options& o) {
         config.exchange = exchange_config(o);
         config.batch_requests_max = o.batch;
         config.snapshot_every = o.snapshot_every;
+        config.parallel_reports_min = o.parallel_reports_min;
         cpx::projector::LedgerProjector projector(config);
         projector.start_from_database();
         cpx::projector::ProjectorStats before;

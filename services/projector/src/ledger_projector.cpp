@@ -387,6 +387,47 @@ void copy_vouchers(Copier& copier, const Batch& batch) {
     }
 }
 
+// The batch's execution reports, but those of journal seqs at or before `through`: a
+// recovery finds them in PostgreSQL already (see LedgerProjector::write_batch).
+void copy_reports(Copier& copier, const Batch& batch, std::uint64_t through) {
+    if (batch.reports.empty() || batch.reports.back().seq <= through) {
+        return;
+    }
+    copier.copy(
+        "COPY execution_reports (seq, idx, account, report_seq, order_id, client_order_id, "
+        "instrument, side, exec, mass_cancel, status, code, price, quantity, leaves, filled, "
+        "trade_ids, received_ns, sequenced_ns) FROM STDIN (FORMAT binary)",
+        batch.reports,
+        [&batch, through, scratch = std::string()](CopyWriter& w,
+                                                   const detail::ReportRow& row) mutable {
+            if (row.seq <= through) {
+                return;
+            }
+            const exchange::Outbound& r = row.report;
+            w.row(19);
+            w.int8(static_cast<std::int64_t>(row.seq));
+            w.int4(static_cast<std::int32_t>(row.idx));
+            w.int8(static_cast<std::int64_t>(r.account));
+            w.int8(static_cast<std::int64_t>(r.seq));
+            w.int8(static_cast<std::int64_t>(r.order_id));
+            w.text(stored_client_id(r.client_order_id.view(), scratch));
+            w.int8(static_cast<std::int64_t>(r.instrument));
+            w.int2(static_cast<std::int16_t>(r.side));
+            w.int2(static_cast<std::int16_t>(r.exec));
+            w.boolean(r.kind == exchange::OutKind::MassCancelDone);
+            w.int2(static_cast<std::int16_t>(r.status));
+            w.int2(static_cast<std::int16_t>(r.code));
+            w.int8(r.price);
+            w.int8(r.quantity);
+            w.int8(r.leaves);
+            w.int8(r.filled);
+            w.int8_array(std::span<const std::uint64_t>(batch.report_trades)
+                             .subspan(row.trades_begin, row.trades_count));
+            w.int8_or_null(row.received_ns, row.received_ns == 0);
+            w.int8(r.ts_ns);
+        });
+}
+
 }  // namespace
 
 // ---- Construction and recovery -----------------------------------------------------------
@@ -488,6 +529,13 @@ RecoveryInfo LedgerProjector::start_from_database() {
                 "projector: its progress (seq " + std::to_string(info.progress_seq) +
                 ") is past the journal's end (seq " + std::to_string(journal_end) + ")");
         }
+    }
+
+    {
+        // The primary key (seq, idx) answers this from its last page.
+        PgResult r = reader_->query("SELECT coalesce(max(seq), 0) FROM execution_reports");
+        info.reports_seq = static_cast<std::uint64_t>(r.i64(0, 0));
+        reports_through_ = info.reports_seq;
     }
 
     audit_->load(*reader_, info.progress_seq);
@@ -747,6 +795,12 @@ void LedgerProjector::start_writer() {
     writer_stop_ = false;
     writer_error_.clear();
     writer_busy_ = false;
+    // The report writer's session connects when it gets its first batch.
+    report_pg_ = std::make_unique<Pg>(config_.database_url, "SET jit = off");
+    report_stop_ = false;
+    report_batch_ = nullptr;
+    report_error_.clear();
+    report_writer_ = std::thread([this] { run_report_writer(); });
     writer_ = std::thread([this] { run_writer(); });
 }
 
@@ -764,6 +818,15 @@ void LedgerProjector::stop_writer() {
     // again.
     queued_.reset();
     writer_pg_.reset();
+    // The writer thread never ends with a batch handed over, so this one is idle.
+    {
+        const std::lock_guard<std::mutex> lock(report_mutex_);
+        assert(report_batch_ == nullptr);
+        report_stop_ = true;
+    }
+    report_cv_.notify_all();
+    report_writer_.join();
+    report_pg_.reset();
 }
 
 void LedgerProjector::enqueue(std::unique_ptr<Batch> batch) {
@@ -822,6 +885,22 @@ void LedgerProjector::write_batch(Batch& batch) {
     const auto started = std::chrono::steady_clock::now();
     auto clock = started;
     Pg& pg = *writer_pg_;
+    const bool parallel_reports =
+        config_.parallel_reports_min > 0 && batch.reports.size() >= config_.parallel_reports_min;
+    // However this function ends, the report writer is done with the batch first: the
+    // caller frees it.
+    struct ReportsDone {
+        LedgerProjector& projector;
+        bool handed;
+        ~ReportsDone() {
+            if (handed) {
+                projector.await_reports();
+            }
+        }
+    } reports_done{*this, parallel_reports};
+    if (parallel_reports) {
+        hand_reports(batch);
+    }
     bool checkpointed = false;
     // Collected only for an observer: the trades with their places in the audit log.
     std::unique_ptr<CommittedBatch> observed;
@@ -940,42 +1019,22 @@ void LedgerProjector::write_batch(Batch& batch) {
                     w.text(a.detail);
                 });
         }
-        if (!batch.reports.empty()) {
-            copier.copy(
-                "COPY execution_reports (seq, idx, account, report_seq, order_id, "
-                "client_order_id, instrument, side, exec, mass_cancel, status, code, price, "
-                "quantity, leaves, filled, trade_ids, received_ns, sequenced_ns) FROM STDIN "
-                "(FORMAT binary)",
-                batch.reports,
-                [&batch, scratch = std::string()](CopyWriter& w,
-                                                  const detail::ReportRow& row) mutable {
-                    const exchange::Outbound& r = row.report;
-                    w.row(19);
-                    w.int8(static_cast<std::int64_t>(row.seq));
-                    w.int4(static_cast<std::int32_t>(row.idx));
-                    w.int8(static_cast<std::int64_t>(r.account));
-                    w.int8(static_cast<std::int64_t>(r.seq));
-                    w.int8(static_cast<std::int64_t>(r.order_id));
-                    w.text(stored_client_id(r.client_order_id.view(), scratch));
-                    w.int8(static_cast<std::int64_t>(r.instrument));
-                    w.int2(static_cast<std::int16_t>(r.side));
-                    w.int2(static_cast<std::int16_t>(r.exec));
-                    w.boolean(r.kind == exchange::OutKind::MassCancelDone);
-                    w.int2(static_cast<std::int16_t>(r.status));
-                    w.int2(static_cast<std::int16_t>(r.code));
-                    w.int8(r.price);
-                    w.int8(r.quantity);
-                    w.int8(r.leaves);
-                    w.int8(r.filled);
-                    w.int8_array(std::span<const std::uint64_t>(batch.report_trades)
-                                     .subspan(row.trades_begin, row.trades_count));
-                    w.int8_or_null(row.received_ns, row.received_ns == 0);
-                    w.int8(r.ts_ns);
-                });
+        if (!parallel_reports) {
+            copy_reports(copier, batch, reports_through_);
+            lap(stats_.copy_reports_us, clock);
         }
-        lap(stats_.copy_reports_us, clock);
         checkpointed = audit_->write(pg, batch, observed ? &observed->trades : nullptr);
         lap(stats_.copy_audit_us, clock);
+        if (parallel_reports) {
+            // The reports commit first: once the progress moves past the batch, its
+            // reports are in PostgreSQL.
+            const std::string error = await_reports();
+            lap(stats_.wait_reports_us, clock);
+            if (!error.empty()) {
+                throw std::runtime_error("projector: the execution reports did not commit: " +
+                                         error);
+            }
+        }
         pg.exec("COMMIT");
         lap(stats_.commit_us, clock);
     } catch (const std::exception& e) {
@@ -1013,7 +1072,14 @@ void LedgerProjector::write_batch(Batch& batch) {
     stats_.obligation_events.fetch_add(batch.events.size(), std::memory_order_relaxed);
     stats_.voucher_events.fetch_add(batch.voucher_events.size(), std::memory_order_relaxed);
     stats_.alerts.fetch_add(batch.alerts.size(), std::memory_order_relaxed);
-    stats_.reports.fetch_add(batch.reports.size(), std::memory_order_relaxed);
+    // After a recovery, some of the first batch's reports may have been there already.
+    stats_.reports.fetch_add(
+        batch.reports.empty() || batch.first_seq > reports_through_
+            ? batch.reports.size()
+            : static_cast<std::size_t>(std::count_if(
+                  batch.reports.begin(), batch.reports.end(),
+                  [&](const detail::ReportRow& r) { return r.seq > reports_through_; })),
+        std::memory_order_relaxed);
     stats_.audit_records.fetch_add(
         batch.journal.size() + batch.transfer_rows() + batch.obligations.size(),
         std::memory_order_relaxed);
@@ -1038,6 +1104,63 @@ void LedgerProjector::write_batch(Batch& batch) {
         // After the commit, so that a stored snapshot is never ahead of the progress of
         // the projector that took it.
         offer_snapshot(batch.last_seq, batch.snapshot_hash, std::move(batch.snapshot));
+    }
+}
+
+// ---- The report writer -----------------------------------------------------------------
+
+void LedgerProjector::hand_reports(const Batch& batch) {
+    {
+        const std::lock_guard<std::mutex> lock(report_mutex_);
+        assert(report_batch_ == nullptr);
+        report_batch_ = &batch;
+        report_error_.clear();
+    }
+    report_cv_.notify_all();
+}
+
+std::string LedgerProjector::await_reports() {
+    std::unique_lock<std::mutex> lock(report_mutex_);
+    report_cv_.wait(lock, [&] { return report_batch_ == nullptr; });
+    return report_error_;
+}
+
+void LedgerProjector::run_report_writer() {
+    std::unique_lock<std::mutex> lock(report_mutex_);
+    while (true) {
+        report_cv_.wait(lock, [&] { return report_batch_ != nullptr || report_stop_; });
+        if (report_batch_ == nullptr) {
+            return;
+        }
+        const Batch& batch = *report_batch_;
+        lock.unlock();
+        const auto started = std::chrono::steady_clock::now();
+        Pg& pg = *report_pg_;
+        std::string error;
+        try {
+            pg.open();
+            pg.exec("BEGIN");
+            Copier copier(pg);
+            copy_reports(copier, batch, reports_through_);
+            pg.exec("COMMIT");
+        } catch (const std::exception& e) {
+            // Whether a COMMIT whose connection broke took effect is left to the
+            // recovery that follows the batch's failure: it reads how far the reports
+            // reach.
+            error = e.what();
+            if (pg.connected()) {
+                try {
+                    pg.exec("ROLLBACK");
+                } catch (const std::exception&) {
+                    pg.close();
+                }
+            }
+        }
+        stats_.copy_reports_us.fetch_add(elapsed_us(started), std::memory_order_relaxed);
+        lock.lock();
+        report_batch_ = nullptr;
+        report_error_ = std::move(error);
+        report_cv_.notify_all();
     }
 }
 

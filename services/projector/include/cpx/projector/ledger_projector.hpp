@@ -41,6 +41,17 @@
 // They are written in the batch's transaction after its transfers and obligation events,
 // because the tables check a redemption against its transfer and its settled trade.
 //
+// Execution reports (db/migrations/0009_order_lifecycle.sql): every report the replica
+// sent, numbered by (seq, idx). A large batch's reports are a third to a half of what
+// PostgreSQL does for it, so they go to a second session, whose backend runs on another
+// core beside the writer's. That session commits them just before the batch's own
+// transaction commits, and the batch rolls back when they did not commit, so the reports
+// are never behind the progress, and ahead of it by at most the one batch whose own
+// transaction then failed. The recovery reads how far they reach (their largest seq:
+// each batch's reports commit whole and in order) and leaves out what is there when the
+// replay makes them again. This is the one table that can run ahead of the progress; the
+// ledger, the settlement tables and the audit log never do.
+//
 // Restart: start_from_database() loads the newest snapshot at or before the stored
 // progress, replays the journal silently up to the progress (every observer, the voucher
 // sink included, ignores what PostgreSQL has already), checks that PostgreSQL's
@@ -94,6 +105,11 @@ struct ProjectorConfig {
     // work_mem of the writer's session (MB): a batch's transfers and events are read
     // back by the tables' statement triggers, in memory when they fit.
     std::uint32_t writer_work_mem_mb = 256;
+    // A batch with at least this many execution reports writes them on a second session
+    // (the report writer), in a transaction of their own committed just before the
+    // batch's, so that two PostgreSQL backends work on one batch at once (0: never; a
+    // smaller batch writes them in its own transaction). See "Execution reports" above.
+    std::uint64_t parallel_reports_min = 20'000;
     // The exchange's audit key. Every batch extends the audit log (docs/AUDIT.md); with a
     // key, the projector also signs a checkpoint of it after a batch when the journal
     // time has moved at least audit_checkpoint_interval_ns past the last checkpoint's
@@ -111,6 +127,7 @@ struct ProjectorConfig {
 // What start_from_database() found and did.
 struct RecoveryInfo {
     std::uint64_t progress_seq = 0;       // the stored progress: the last seq already projected
+    std::uint64_t reports_seq = 0;        // the largest seq of the execution reports stored
     std::uint64_t snapshot_seq = 0;       // the snapshot the replica started from (0: none)
     std::string snapshot_refused;         // why a stored snapshot was not used, if one was not
     std::uint64_t replayed = 0;           // requests replayed silently up to the progress
@@ -145,9 +162,11 @@ struct ProjectorStats {
     std::atomic<std::uint64_t> copy_obligations_us{0};
     std::atomic<std::uint64_t> copy_events_us{0};
     std::atomic<std::uint64_t> copy_vouchers_us{0};  // programs, vouchers and their events
-    std::atomic<std::uint64_t> copy_reports_us{0};   // execution_reports
-    std::atomic<std::uint64_t> copy_audit_us{0};     // hashing, audit_log and checkpoints
-    std::atomic<std::uint64_t> commit_us{0};         // COMMIT (the WAL flush) and the progress
+    std::atomic<std::uint64_t> copy_reports_us{0};   // execution_reports, on either session
+    // The writer's wait for the report writer's commit, when that finished last.
+    std::atomic<std::uint64_t> wait_reports_us{0};
+    std::atomic<std::uint64_t> copy_audit_us{0};  // hashing, audit_log and checkpoints
+    std::atomic<std::uint64_t> commit_us{0};      // COMMIT (the WAL flush) and the progress
     // Snapshots: taking them (state hash and save, on the replica's thread) and writing
     // them (the snapshot thread).
     std::atomic<std::uint64_t> snapshot_take_us{0};
@@ -269,6 +288,14 @@ class LedgerProjector {
     void run_writer();
     void write_batch(detail::Batch& batch);
 
+    // The report writer's thread: writes and commits the execution reports of the batch
+    // handed over, while the writer thread writes the rest of it.
+    void hand_reports(const detail::Batch& batch);
+    // Waits until the batch handed over is done with; returns why it failed ("" when its
+    // reports committed).
+    std::string await_reports();
+    void run_report_writer();
+
     // The snapshot thread: writes the newest snapshot handed over by the writer after its
     // batch committed (a newer one replaces one still waiting), so that writing it
     // delays no batch.
@@ -310,6 +337,19 @@ class LedgerProjector {
     bool writer_busy_ = false;
     bool writer_stop_ = false;
     std::string writer_error_;
+
+    // The report writer: at most one batch handed over at a time, by the writer thread,
+    // which waits for it before its own commit and before the batch is freed.
+    std::thread report_writer_;
+    std::unique_ptr<detail::Pg> report_pg_;
+    std::mutex report_mutex_;
+    std::condition_variable report_cv_;
+    const detail::Batch* report_batch_ = nullptr;
+    bool report_stop_ = false;
+    std::string report_error_;
+    // Reports of journal seqs up to this one are in PostgreSQL already (set by the
+    // recovery, read by both writers).
+    std::uint64_t reports_through_ = 0;
 
     std::thread snapshotter_;
     std::mutex snapshot_mutex_;
