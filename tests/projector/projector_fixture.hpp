@@ -275,7 +275,9 @@ inline std::vector<std::string> dump_projection(const std::string& url) {
          {"SELECT * FROM ledger_accounts ORDER BY id", "SELECT * FROM transfers ORDER BY id",
           "SELECT * FROM obligations ORDER BY id",
           "SELECT * FROM obligation_events ORDER BY obligation_id, kind",
-          "SELECT * FROM audit_log ORDER BY position", "SELECT seq FROM projector_progress"}) {
+          "SELECT * FROM audit_log ORDER BY position",
+          "SELECT * FROM execution_reports ORDER BY seq, idx",
+          "SELECT seq FROM projector_progress"}) {
         const std::vector<std::string> rows = dump(url, sql);
         all.push_back(std::string("-- ") + sql);
         all.insert(all.end(), rows.begin(), rows.end());
