@@ -153,13 +153,19 @@ void expect_reports_stored(const std::string& url, const SentReports& sent) {
               0);
 }
 
-TEST_F(OrderLifecycle, TheReportsAreExactlyThoseTheClientsWereSent) {
-    JournalledExchange x(db.url(), test_config());
+// Random trading with a mass cancel in the middle: every kind of report, in batches
+// of every size.
+void trade_and_sweep(JournalledExchange& x) {
     const Market m = open_market(x);
     trade_randomly(x, m, 300, 17);
     x.send(TestExchange::mass_cancel(m.alice, "sweep"));
     trade_randomly(x, m, 100, 18);
     x.flush();
+}
+
+TEST_F(OrderLifecycle, TheReportsAreExactlyThoseTheClientsWereSent) {
+    JournalledExchange x(db.url(), test_config());
+    trade_and_sweep(x);
     // Small batches: a request's reports never straddle two, whatever the size.
     LedgerProjector projector(projector_config(db.url(), 23));
     projector.project_available();
@@ -184,11 +190,7 @@ class ReportsAheadOfTheProgress : public OrderLifecycle,
 
 TEST_P(ReportsAheadOfTheProgress, AreKeptAndNotWrittenAgainAfterTheBatchFailed) {
     JournalledExchange x(db.url(), test_config());
-    const Market m = open_market(x);
-    trade_randomly(x, m, 300, 17);
-    x.send(TestExchange::mass_cancel(m.alice, "sweep"));
-    trade_randomly(x, m, 100, 18);
-    x.flush();
+    trade_and_sweep(x);
     // The first batch that makes a trade fails in its own transaction, after its reports
     // (a sequence is not rolled back, so the trigger fails once).
     {
