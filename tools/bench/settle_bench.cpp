@@ -4,7 +4,8 @@
 //   cpx-settle-bench [--database_url URL] [--trades N] [--buyers B] [--providers P]
 //                    [--batch N] [--snapshot_every N] [--check 0|1] [--keep 1]
 //                    [--migrations_dir DIR] [--setup_sql SQL] [--vouchers 0|1]
-//                    [--parallel_reports_min N]
+//                    [--parallel_reports_min N] [--ceiling_sessions N[,N...]]
+//                    [--ceiling_split tables|rows]
 //
 // In a scratch database (created on the server of --database_url, default the
 // CPX_DATABASE_URL environment variable; migrated; dropped at the end unless --keep):
@@ -36,6 +37,14 @@
 // (one more transfer and one voucher event each): the cost of vouchers in (b) and (c).
 // --parallel_reports_min is the projector's (ProjectorConfig): a batch with at least
 // that many execution reports writes them on a second session (0: never).
+// --ceiling_sessions (off unless given) measures, right after (a), this PostgreSQL's
+// ceiling for the same rows (row_ceiling.hpp): the rows (a) wrote, copied again in as
+// many batches into bare tables with the same columns and indexes, over each number of
+// sessions listed; three sets of tables: everything (a) wrote ("record"), the same
+// without the audit log ("no_audit_log"), and the ledger alone ("ledger": accounts,
+// transfers, obligations). Each prints "settle-bench phase=ceiling ...". The sessions
+// take whole tables (--ceiling_split tables, the default) or a share of every table's
+// rows (rows); see CeilingSplit.
 
 #include <libpq-fe.h>
 #include <unistd.h>
@@ -49,6 +58,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "cpx/exchange/exchange.hpp"
@@ -57,6 +67,7 @@
 #include "cpx/projector/ledger_projector.hpp"
 #include "cpx/store/database.hpp"
 #include "cpx/store/migrations.hpp"
+#include "row_ceiling.hpp"
 
 namespace {
 
@@ -85,6 +96,8 @@ struct Options {
     std::string setup_sql;
     bool vouchers = false;
     std::uint64_t parallel_reports_min = cpx::projector::ProjectorConfig{}.parallel_reports_min;
+    std::vector<std::uint32_t> ceiling_sessions;
+    cpx::bench::CeilingSplit ceiling_split = cpx::bench::CeilingSplit::Tables;
 };
 
 Options parse(int argc, char** argv) {
@@ -127,6 +140,25 @@ Options parse(int argc, char** argv) {
             o.vouchers = value != "0";
         } else if (arg == "--parallel_reports_min") {
             o.parallel_reports_min = std::stoull(value);
+        } else if (arg == "--ceiling_split") {
+            if (value != "tables" && value != "rows") {
+                throw std::invalid_argument("--ceiling_split is tables or rows");
+            }
+            o.ceiling_split =
+                value == "rows" ? cpx::bench::CeilingSplit::Rows : cpx::bench::CeilingSplit::Tables;
+        } else if (arg == "--ceiling_sessions") {
+            for (std::size_t at = 0; at < value.size();) {
+                std::size_t used = 0;
+                const unsigned long n = std::stoul(value.substr(at), &used);
+                if (n == 0 || n > 64) {
+                    throw std::invalid_argument("--ceiling_sessions takes 1 to 64 sessions");
+                }
+                o.ceiling_sessions.push_back(static_cast<std::uint32_t>(n));
+                at += used;
+                if (at < value.size() && value[at] == ',') {
+                    ++at;
+                }
+            }
         } else {
             throw std::invalid_argument("unknown flag " + arg + " (see the file's header)");
         }
@@ -512,6 +544,42 @@ void snapshot_stats(const cpx::projector::ProjectorStats& from,
     copy(from.snapshot_write_us, to.snapshot_write_us);
 }
 
+// This PostgreSQL's ceiling for the rows phase (a) wrote (see --ceiling_sessions).
+void measure_ceiling(const Options& o, const std::string& url, std::uint64_t trades,
+                     std::uint64_t batches) {
+    const std::vector<std::string> ledger = {"ledger_accounts", "transfers", "obligations"};
+    std::vector<std::string> no_audit_log = ledger;
+    no_audit_log.insert(no_audit_log.end(), {"execution_reports", "surveillance_alerts"});
+    std::vector<std::string> record = no_audit_log;
+    record.insert(record.end(), {"audit_log", "audit_subtrees", "audit_checkpoints"});
+    const Clock::time_point start = Clock::now();
+    const cpx::bench::RowCeiling ceiling(url, record);
+    std::printf("settle-bench phase=ceiling_read seconds=%.3f", seconds_since(start));
+    for (const std::string& table : record) {
+        std::printf(" %s=%llu", table.c_str(),
+                    static_cast<unsigned long long>(ceiling.rows(table)));
+    }
+    std::printf("\n");
+    std::fflush(stdout);
+    const std::pair<const char*, const std::vector<std::string>*> sets[] = {
+        {"record", &record}, {"no_audit_log", &no_audit_log}, {"ledger", &ledger}};
+    for (const std::uint32_t sessions : o.ceiling_sessions) {
+        for (const auto& [name, tables] : sets) {
+            const cpx::bench::CeilingResult r = ceiling.measure(
+                cpx::bench::CeilingRun{*tables, sessions, o.ceiling_split}, batches);
+            std::printf(
+                "settle-bench phase=ceiling tables=%s sessions=%u split=%s batches=%llu "
+                "seconds=%.3f trades_per_s=%.0f rows=%llu rows_per_s=%.0f\n",
+                name, sessions,
+                o.ceiling_split == cpx::bench::CeilingSplit::Rows ? "rows" : "tables",
+                static_cast<unsigned long long>(batches), r.seconds,
+                static_cast<double>(trades) / r.seconds, static_cast<unsigned long long>(r.rows),
+                static_cast<double>(r.rows) / r.seconds);
+            std::fflush(stdout);
+        }
+    }
+}
+
 int run(const Options& o) {
     const std::string scratch = "cpx_settle_bench_" + std::to_string(getpid());
     query_value(o.database_url, "DROP DATABASE IF EXISTS " + scratch);
@@ -563,6 +631,9 @@ int run(const Options& o) {
         projector.project_available();
         print_projection("a_project_trades", seconds_since(start), trades, "trades", before,
                          projector.stats());
+        if (!o.ceiling_sessions.empty()) {
+            measure_ceiling(o, url, trades, projector.stats().batches.load() - before.batches);
+        }
         snapshot_stats(projector.stats(), before);
 
         // The confirmations, journalled, then (a2) projected.
