@@ -141,26 +141,42 @@ RowCeiling::RowCeiling(std::string url, const std::vector<std::string>& tables)
             throw std::runtime_error("row ceiling: " + name + ": no binary COPY header");
         }
         const std::size_t body = kHeaderBytes + read_u32(stream.data() + 15);
+        if (stream.size() - kTrailerBytes < body ||
+            std::memcmp(stream.data() + stream.size() - kTrailerBytes, kTrailer, kTrailerBytes) !=
+                0) {
+            throw std::runtime_error("row ceiling: " + name + ": no binary COPY trailer");
+        }
         Table t;
         t.name = name;
         t.data = stream.substr(body, stream.size() - body - kTrailerBytes);
         // Finds where each row begins: a field count, then each field's length and bytes
         // (a length of -1 is a null with no bytes).
+        const std::size_t size = t.data.size();
+        const auto malformed = [&] {
+            return std::runtime_error("row ceiling: " + name + ": malformed COPY row");
+        };
         std::size_t at = 0;
-        while (at < t.data.size()) {
+        while (at < size) {
             t.starts.push_back(at);
+            if (size - at < 2) {
+                throw malformed();
+            }
             const std::uint16_t fields = read_u16(t.data.data() + at);
             at += 2;
             for (std::uint16_t f = 0; f < fields; ++f) {
+                if (size - at < 4) {
+                    throw malformed();
+                }
                 const std::uint32_t length = read_u32(t.data.data() + at);
                 at += 4;
-                if (length != 0xffffffffu) {
-                    at += length;
+                if (length == 0xffffffffu) {
+                    continue;
                 }
+                if (size - at < length) {
+                    throw malformed();
+                }
+                at += length;
             }
-        }
-        if (at != t.data.size()) {
-            throw std::runtime_error("row ceiling: " + name + ": malformed COPY row");
         }
         t.starts.push_back(at);
         tables_.push_back(std::move(t));
