@@ -18,6 +18,7 @@
 #include <pqxx/pqxx>
 
 #include "child_process.hpp"
+#include "cpx/projector/ledger_projector.hpp"
 #include "cpx/store/database.hpp"
 #include "cpx/v1/voucher.grpc.pb.h"
 #include "http_get.hpp"
@@ -165,6 +166,39 @@ TEST(GatewayBinary, DemoSpotWindowIsASecondToADay) {
         EXPECT_THROW(load_config(2, args), std::invalid_argument) << bad;
     }
     EXPECT_NE(config_help().find("demo_spot_window_ns"), std::string::npos);
+}
+
+// The projector's batching is cpxd's to set: the defaults are the projector's own, and a
+// batch bound of zero or past a million requests (rows held in memory until the commit)
+// stops cpxd with the key's name.
+TEST(GatewayBinary, ProjectorKeysDefaultToTheProjectorsAndRefuseNonsense) {
+    const char* none[] = {"cpxd"};
+    const ServerConfig defaults = load_config(1, none);
+    const projector::ProjectorConfig projector_defaults;
+    EXPECT_EQ(defaults.projector_batch_requests_max, projector_defaults.batch_requests_max);
+    EXPECT_EQ(defaults.projector_snapshot_every, projector_defaults.snapshot_every);
+    EXPECT_EQ(defaults.projector_parallel_reports_min, projector_defaults.parallel_reports_min);
+    const char* argv[] = {"cpxd", "--projector_batch_requests_max=1000000",
+                          "--projector_snapshot_every=0", "--projector_parallel_reports_min=0"};
+    const ServerConfig c = load_config(4, argv);
+    EXPECT_EQ(c.projector_batch_requests_max, 1'000'000u);
+    EXPECT_EQ(c.projector_snapshot_every, 0u);
+    EXPECT_EQ(c.projector_parallel_reports_min, 0u);
+    for (const char* bad :
+         {"--projector_batch_requests_max=0", "--projector_batch_requests_max=1000001",
+          "--projector_snapshot_every=-1", "--projector_parallel_reports_min=1k"}) {
+        const char* args[] = {"cpxd", bad};
+        try {
+            load_config(2, args);
+            ADD_FAILURE() << bad << " was taken";
+        } catch (const std::invalid_argument& e) {
+            EXPECT_NE(std::string(e.what()).find("projector_"), std::string::npos) << e.what();
+        }
+    }
+    for (const char* key : {"projector_batch_requests_max", "projector_snapshot_every",
+                            "projector_parallel_reports_min"}) {
+        EXPECT_NE(config_help().find(key), std::string::npos) << key;
+    }
 }
 
 // Where calls are answered is a key too: adaptive by default, any of the three by name,

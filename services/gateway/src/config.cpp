@@ -240,6 +240,31 @@ const std::vector<Key>& keys() {
          [](ServerConfig& c, const std::string& v) {
              c.project_ledger = parse_bool("project_ledger", v);
          }},
+        {"projector_batch_requests_max",
+         "most journalled requests in one of the projector's transactions, 1 to 1000000 "
+         "(100000)",
+         [](ServerConfig& c, const std::string& v) {
+             c.projector_batch_requests_max =
+                 parse_number<std::uint64_t>("projector_batch_requests_max", v);
+             // A batch's rows are held in memory until its commit: the bound is the
+             // projector's memory.
+             if (c.projector_batch_requests_max < 1 || c.projector_batch_requests_max > 1'000'000) {
+                 throw std::invalid_argument("projector_batch_requests_max must be 1 to 1000000");
+             }
+         }},
+        {"projector_snapshot_every",
+         "journalled requests between snapshots of the projector's replica; 0: never (1000000)",
+         [](ServerConfig& c, const std::string& v) {
+             c.projector_snapshot_every =
+                 parse_number<std::uint64_t>("projector_snapshot_every", v);
+         }},
+        {"projector_parallel_reports_min",
+         "execution reports from which a projected batch writes them on a second connection; "
+         "0: never (20000)",
+         [](ServerConfig& c, const std::string& v) {
+             c.projector_parallel_reports_min =
+                 parse_number<std::uint64_t>("projector_parallel_reports_min", v);
+         }},
         {"held_capacity", "answers that may wait for the journal at once, power of two (262144)",
          [](ServerConfig& c, const std::string& v) {
              c.pipeline.held_capacity = parse_power_of_two("held_capacity", v);

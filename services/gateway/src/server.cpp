@@ -119,6 +119,9 @@ Server::Server(ServerConfig config)
             projector::ProjectorConfig projector_config;
             projector_config.database_url = config_.database_url;
             projector_config.exchange = config_.pipeline.exchange;
+            projector_config.batch_requests_max = config_.projector_batch_requests_max;
+            projector_config.snapshot_every = config_.projector_snapshot_every;
+            projector_config.parallel_reports_min = config_.projector_parallel_reports_min;
             projector_config.audit_key = audit_key(config_.audit_key_file);
             projector_config.audit_checkpoint_interval_ns =
                 config_.audit_checkpoint_interval_ms * 1'000'000;

@@ -50,6 +50,13 @@ struct ServerConfig {
     // thread that writes the ledger and the settlement's obligations to PostgreSQL from
     // the committed journal, off the order path.
     bool project_ledger = true;
+    // The projector's batches (cpx/projector/ledger_projector.hpp, ProjectorConfig, whose
+    // defaults these are): the most journalled requests one transaction carries, a
+    // snapshot of its replica every this many requests (0: never), and the execution
+    // reports from which a batch writes them on a second connection (0: never).
+    std::uint64_t projector_batch_requests_max = 100'000;
+    std::uint64_t projector_snapshot_every = 1'000'000;
+    std::uint64_t projector_parallel_reports_min = 20'000;
     // The exchange's audit key (docs/AUDIT.md): a file holding an Ed25519 seed as 64 hex
     // digits. cpxd makes it at its first start (mode 0600), writes the public key beside
     // it (the same name with ".pub") and to its log, and the projector signs the audit
