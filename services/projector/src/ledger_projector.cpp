@@ -6,6 +6,7 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string_view>
 
@@ -387,22 +388,27 @@ void copy_vouchers(Copier& copier, const Batch& batch) {
     }
 }
 
-// The batch's execution reports, but those of journal seqs at or before `through`: a
-// recovery finds them in PostgreSQL already (see LedgerProjector::write_batch).
+// The batch's execution reports after journal seq `through`: a recovery finds those at or
+// before it in PostgreSQL already (see LedgerProjector::write_batch). A batch collects its
+// reports in journal order, so these are the end of its list.
+std::span<const detail::ReportRow> reports_after(const Batch& batch, std::uint64_t through) {
+    const auto first =
+        std::partition_point(batch.reports.begin(), batch.reports.end(),
+                             [through](const detail::ReportRow& r) { return r.seq <= through; });
+    return {first, batch.reports.end()};
+}
+
 void copy_reports(Copier& copier, const Batch& batch, std::uint64_t through) {
-    if (batch.reports.empty() || batch.reports.back().seq <= through) {
+    const std::span<const detail::ReportRow> rows = reports_after(batch, through);
+    if (rows.empty()) {
         return;
     }
     copier.copy(
         "COPY execution_reports (seq, idx, account, report_seq, order_id, client_order_id, "
         "instrument, side, exec, mass_cancel, status, code, price, quantity, leaves, filled, "
         "trade_ids, received_ns, sequenced_ns) FROM STDIN (FORMAT binary)",
-        batch.reports,
-        [&batch, through, scratch = std::string()](CopyWriter& w,
-                                                   const detail::ReportRow& row) mutable {
-            if (row.seq <= through) {
-                return;
-            }
+        rows,
+        [&batch, scratch = std::string()](CopyWriter& w, const detail::ReportRow& row) mutable {
             const exchange::Outbound& r = row.report;
             w.row(19);
             w.int8(static_cast<std::int64_t>(row.seq));
@@ -1073,13 +1079,8 @@ void LedgerProjector::write_batch(Batch& batch) {
     stats_.voucher_events.fetch_add(batch.voucher_events.size(), std::memory_order_relaxed);
     stats_.alerts.fetch_add(batch.alerts.size(), std::memory_order_relaxed);
     // After a recovery, some of the first batch's reports may have been there already.
-    stats_.reports.fetch_add(
-        batch.reports.empty() || batch.first_seq > reports_through_
-            ? batch.reports.size()
-            : static_cast<std::size_t>(std::count_if(
-                  batch.reports.begin(), batch.reports.end(),
-                  [&](const detail::ReportRow& r) { return r.seq > reports_through_; })),
-        std::memory_order_relaxed);
+    stats_.reports.fetch_add(reports_after(batch, reports_through_).size(),
+                             std::memory_order_relaxed);
     stats_.audit_records.fetch_add(
         batch.journal.size() + batch.transfer_rows() + batch.obligations.size(),
         std::memory_order_relaxed);
